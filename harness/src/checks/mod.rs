@@ -1,0 +1,93 @@
+//! Conformance checks: code, one module per capability. A suite file selects checks by id and
+//! gives their parameters; the target file says whether the device claims the capability.
+//!
+//! A check returns `Ok(Conclusion)` when it could decide (PASS, FAIL, INCONCLUSIVE) and
+//! `Err(DeviceError)` when the harness could not talk to the device as needed: that becomes ERROR,
+//! never FAIL or PASS — except a crash banner, which is the device's own failure.
+
+pub mod identity;
+mod params;
+
+use crate::config::Target;
+use crate::device::{DeviceError, Dut, State};
+use crate::report::verdict::{Measurement, Verdict};
+
+pub use params::Params;
+
+/// What a check concluded about the device.
+#[derive(Clone, Debug)]
+pub struct Conclusion {
+    pub verdict: Verdict,
+    pub message: String,
+}
+
+impl Conclusion {
+    pub fn pass(message: impl Into<String>) -> Self {
+        Conclusion { verdict: Verdict::Pass, message: message.into() }
+    }
+    pub fn fail(message: impl Into<String>) -> Self {
+        Conclusion { verdict: Verdict::Fail, message: message.into() }
+    }
+    pub fn inconclusive(message: impl Into<String>) -> Self {
+        Conclusion { verdict: Verdict::Inconclusive, message: message.into() }
+    }
+}
+
+/// Everything a running check may use.
+pub struct Context<'a> {
+    pub dut: &'a mut Dut,
+    pub params: &'a Params,
+    pub measurements: Vec<Measurement>,
+}
+
+impl Context<'_> {
+    pub fn measure(&mut self, name: &str, value: impl ToString, unit: &str) {
+        self.measurements.push(Measurement { name: name.into(), value: value.to_string(), unit: unit.into() });
+    }
+}
+
+/// A parameter a check accepts from its suite entry.
+pub struct ParamDef {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub help: &'static str,
+}
+
+/// One check, as code.
+pub struct CheckDef {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// Capabilities the target must declare; otherwise the check is NOT_APPLICABLE.
+    pub needs: &'static [&'static str],
+    /// The device state the harness establishes before the check runs.
+    pub state: State,
+    pub params: &'static [ParamDef],
+    pub run: fn(&mut Context) -> Result<Conclusion, DeviceError>,
+}
+
+/// Every check hilt knows, in catalog order.
+pub fn all() -> Vec<&'static CheckDef> {
+    identity::CHECKS.iter().collect()
+}
+
+pub fn find(id: &str) -> Option<&'static CheckDef> {
+    all().into_iter().find(|c| c.id == id)
+}
+
+/// The capability names suites and target files use.
+pub const CAPABILITIES: &[&str] = &["device-identity", "factory-reset"];
+
+/// Whether `capability` is a name hilt knows.
+pub fn declares_known(capability: &str) -> Option<()> {
+    CAPABILITIES.contains(&capability).then_some(())
+}
+
+/// Whether `target` declares `capability`; None for a name hilt does not know.
+pub fn declares(target: &Target, capability: &str) -> Option<bool> {
+    let caps = &target.capabilities;
+    match capability {
+        "device-identity" => Some(caps.device_identity.is_some()),
+        "factory-reset" => Some(caps.factory_reset.is_some()),
+        _ => None,
+    }
+}

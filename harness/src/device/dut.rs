@@ -1,0 +1,279 @@
+//! The device under test as the checks see it: operations by name, power, and a second unit.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use regex::bytes::Regex;
+
+use super::error::DeviceError;
+use super::expect::Channel;
+use super::launch::{LaunchSpec, Launched};
+use super::transcript::Transcript;
+use crate::config::{self, Target};
+use crate::transport::{serial, tcp};
+
+/// How long opening a TCP channel may take before the device counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct Dut {
+    target: Arc<Target>,
+    /// "unit-a" for the device under test, "unit-b" for a second unit of the same kind.
+    unit: String,
+    /// Where a launched device keeps its state (its flash): persists across power cycles.
+    state_dir: PathBuf,
+    /// The hilt executable, for targets that launch the built-in reference device.
+    hilt_exe: String,
+    launched: Option<Launched>,
+    channels: BTreeMap<String, Channel>,
+    transcript: Transcript,
+    patterns: HashMap<String, Regex>,
+    crash: Vec<Regex>,
+}
+
+impl Dut {
+    /// A session for `unit` of `target`. Nothing is launched or opened until first needed.
+    pub fn new(target: Arc<Target>, unit: &str, state_dir: &Path) -> Result<Dut, DeviceError> {
+        let crash = target
+            .crash_patterns
+            .iter()
+            .map(|p| bytes_regex(p.as_str()))
+            .collect::<Result<_, _>>()?;
+        let hilt_exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .map_err(|e| DeviceError::Config(format!("cannot find the hilt executable: {e}")))?;
+        Ok(Dut {
+            transcript: Transcript::new(&target.secret_values()),
+            target,
+            unit: unit.to_string(),
+            state_dir: state_dir.to_path_buf(),
+            hilt_exe,
+            launched: None,
+            channels: BTreeMap::new(),
+            patterns: HashMap::new(),
+            crash,
+        })
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    pub(super) fn target_arc(&self) -> Arc<Target> {
+        self.target.clone()
+    }
+
+    pub fn unit(&self) -> &str {
+        &self.unit
+    }
+
+    /// Starts a fresh transcript (one per check) and returns the finished one.
+    pub fn take_transcript(&mut self) -> Transcript {
+        self.drain_launch_output();
+        std::mem::replace(&mut self.transcript, Transcript::new(&self.target.secret_values()))
+    }
+
+    pub fn transcript_mut(&mut self) -> &mut Transcript {
+        &mut self.transcript
+    }
+
+    pub fn note(&mut self, text: impl AsRef<str>) {
+        let unit = self.unit.clone();
+        self.transcript.note(&unit, text);
+    }
+
+    /// A second unit of the same kind, for checks that compare units (e.g. identifier uniqueness).
+    /// Only launched targets can make one; for a bench, a second target file names the other board.
+    pub fn second_unit(&self, unit: &str) -> Option<Result<Dut, DeviceError>> {
+        self.target.launch.as_ref()?;
+        let dir = self.state_dir.with_file_name(unit);
+        Some(Dut::new(self.target.clone(), unit, &dir))
+    }
+
+    /// Makes sure a launched device is running (starting it if not, or if it died).
+    pub fn ensure_running(&mut self) -> Result<(), DeviceError> {
+        let Some(launch) = &self.target.launch else { return Ok(()) };
+        if let Some(l) = &mut self.launched {
+            match l.exit_status() {
+                None => return Ok(()),
+                Some(status) => {
+                    let text = format!("launched device exited ({status}); starting it again");
+                    self.drain_launch_output();
+                    self.launched = None;
+                    self.channels.clear();
+                    self.note(text);
+                }
+            }
+        }
+        std::fs::create_dir_all(&self.state_dir)
+            .map_err(|e| DeviceError::Config(format!("cannot create {}: {e}", self.state_dir.display())))?;
+        let lookup = |name: &str| self.builtin_placeholder(name);
+        let render = |t: &config::Template| {
+            t.render(&lookup)
+                .map_err(|missing| DeviceError::Config(format!("launch: placeholder {{{missing}}} has no value")))
+        };
+        let spec = LaunchSpec {
+            label: self.unit.clone(),
+            command: launch.command.iter().map(render).collect::<Result<_, _>>()?,
+            env: launch
+                .env
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), render(v)?)))
+                .collect::<Result<_, DeviceError>>()?,
+            ready: launch.ready.regex().clone(),
+            ready_timeout: self.scaled(launch.ready_timeout),
+            crash: self.target.crash_patterns.iter().map(|p| p.regex().clone()).collect(),
+        };
+        self.launched = Some(Launched::start(&spec, &mut self.transcript)?);
+        Ok(())
+    }
+
+    /// Power off and on again. For launched devices a power-off is SIGKILL: a pulled plug.
+    pub fn power_cycle(&mut self) -> Result<(), DeviceError> {
+        self.power_off()?;
+        self.power_on()
+    }
+
+    pub fn power_off(&mut self) -> Result<(), DeviceError> {
+        self.channels.clear();
+        match &self.target.power {
+            Some(config::Power::Launch) => {
+                if let Some(mut l) = self.launched.take() {
+                    l.drain_output(&mut self.transcript);
+                    let pid = l.pid();
+                    l.kill().map_err(|e| DeviceError::Power(format!("cannot kill pid {pid}: {e}")))?;
+                    self.note(format!("power off: killed pid {pid}"));
+                }
+                Ok(())
+            }
+            Some(config::Power::Exec { off, timeout, .. }) => self.power_exec("off", off, *timeout),
+            None => Err(DeviceError::Power("the target file declares no power control".into())),
+        }
+    }
+
+    pub fn power_on(&mut self) -> Result<(), DeviceError> {
+        match &self.target.power {
+            Some(config::Power::Launch) => {
+                self.note("power on");
+                self.ensure_running()
+            }
+            Some(config::Power::Exec { on, timeout, .. }) => self.power_exec("on", on, *timeout),
+            None => Err(DeviceError::Power("the target file declares no power control".into())),
+        }
+    }
+
+    pub fn has_power_control(&self) -> bool {
+        self.target.power.is_some()
+    }
+
+    fn power_exec(&mut self, what: &str, command: &[config::Template], timeout: Duration) -> Result<(), DeviceError> {
+        let lookup = |name: &str| self.builtin_placeholder(name);
+        let argv = command
+            .iter()
+            .map(|t| t.render(&lookup))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|m| DeviceError::Power(format!("power {what}: placeholder {{{m}}} has no value")))?;
+        let timeout = self.scaled(timeout);
+        let result = super::operation::run_command(&argv, timeout, &mut self.transcript, &self.unit.clone());
+        match result {
+            Ok(0) => Ok(()),
+            Ok(code) => Err(DeviceError::Power(format!("power {what} command exited with {code}"))),
+            Err(e) => Err(DeviceError::Power(format!("power {what}: {e}"))),
+        }
+    }
+
+    /// The open channel `name`, opening it on first use.
+    pub(super) fn channel(&mut self, name: &str) -> Result<&mut Channel, DeviceError> {
+        self.ensure_running()?;
+        self.drain_launch_output();
+        if !self.channels.contains_key(name) {
+            let spec = self
+                .target
+                .channels
+                .get(name)
+                .ok_or_else(|| DeviceError::Config(format!("no channel named {name}")))?;
+            let lookup = |p: &str| self.builtin_placeholder(p);
+            let fail = |reason: String| DeviceError::Channel { channel: name.to_string(), reason };
+            let render = |t: &config::Template| {
+                t.render(&lookup).map_err(|m| fail(format!("placeholder {{{m}}} has no value")))
+            };
+            let stream = match spec {
+                config::Channel::Serial(s) => match (&s.path, &s.usb) {
+                    (Some(path), _) => serial::open_path(&render(path)?, s.baud),
+                    (None, Some(usb)) => serial::open_usb(
+                        &serial::UsbSelector { vid: usb.vid, pid: usb.pid, serial: usb.serial.clone() },
+                        s.baud,
+                    ),
+                    (None, None) => return Err(fail("serial channel has neither path nor usb".into())),
+                },
+                config::Channel::Tcp(t) => {
+                    let host = render(&t.host)?;
+                    let port = render(&t.port)?;
+                    let port: u16 = port.parse().map_err(|_| fail(format!("port {port:?} is not a TCP port")))?;
+                    tcp::open(&host, port, CONNECT_TIMEOUT)
+                }
+            }
+            .map_err(|e| fail(e.to_string()))?;
+            let channel = Channel::new(name, stream);
+            let text = format!("opened channel {name}: {}", channel.endpoint());
+            self.note(text);
+            self.channels.insert(name.to_string(), channel);
+        }
+        Ok(self.channels.get_mut(name).expect("inserted above"))
+    }
+
+    /// Closes every channel; the next operation opens them again (e.g. after a reboot).
+    pub fn close_channels(&mut self) {
+        self.channels.clear();
+    }
+
+    pub(super) fn crash_patterns(&self) -> Vec<Regex> {
+        self.crash.clone()
+    }
+
+    pub(super) fn pattern(&mut self, source: &str) -> Result<Regex, DeviceError> {
+        if let Some(re) = self.patterns.get(source) {
+            return Ok(re.clone());
+        }
+        let re = bytes_regex(source)?;
+        self.patterns.insert(source.to_string(), re.clone());
+        Ok(re)
+    }
+
+    pub(super) fn scaled(&self, d: Duration) -> Duration {
+        d.mul_f64(self.target.timeouts.scale)
+    }
+
+    /// Values for placeholders that do not depend on an operation's arguments.
+    pub(super) fn builtin_placeholder(&self, name: &str) -> Option<String> {
+        match name {
+            "hilt" => Some(self.hilt_exe.clone()),
+            "state_dir" => Some(self.state_dir.display().to_string()),
+            "instance" => Some(self.unit.clone()),
+            _ => {
+                let (ns, key) = name.split_once('.')?;
+                match ns {
+                    "secret" => self.target.secrets.get(key).cloned(),
+                    "ready" => self.launched.as_ref()?.ready.get(key).cloned(),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    pub(super) fn drain_launch_output(&mut self) {
+        if let Some(l) = &self.launched {
+            l.drain_output(&mut self.transcript);
+        }
+    }
+
+    pub(super) fn split_for_expect(&mut self, channel: &str) -> Option<(&mut Channel, &mut Transcript)> {
+        let ch = self.channels.get_mut(channel)?;
+        Some((ch, &mut self.transcript))
+    }
+}
+
+fn bytes_regex(source: &str) -> Result<Regex, DeviceError> {
+    Regex::new(source).map_err(|e| DeviceError::Config(format!("pattern {source:?}: {e}")))
+}

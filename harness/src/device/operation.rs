@@ -1,0 +1,147 @@
+//! Performing a target file's operations: send/expect steps over named channels, or an external
+//! command (a vendor's flashing or update tool).
+//!
+//! Outcome rules: each step's `expect` names its alternatives; a step that matches an alternative
+//! other than `ok` ends the operation with that outcome (e.g. `denied` at the login step of a
+//! factory reset), otherwise the last expecting step's alternative is the operation's outcome.
+//! Named captures from every step are merged.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::dut::Dut;
+use super::error::DeviceError;
+use super::expect::Matched;
+use super::transcript::{Direction, Transcript};
+use crate::config::OpBody;
+
+impl Dut {
+    /// Performs operation `name` with `args` as `{arg.NAME}` values.
+    pub fn op(&mut self, name: &str, args: &[(&str, &str)]) -> Result<Matched, DeviceError> {
+        let target = self.target_arc();
+        let op = target
+            .operations
+            .get(name)
+            .ok_or_else(|| DeviceError::Config(format!("the target file declares no operation {name}")))?;
+        let op_deadline = Instant::now() + self.scaled(op.timeout.unwrap_or(target.timeouts.operation));
+        let mut result = Matched { outcome: "ok".into(), captures: BTreeMap::new() };
+        let steps = match &op.body {
+            OpBody::Steps(steps) => steps,
+            OpBody::Exec(exec) => {
+                let argv = exec
+                    .command
+                    .iter()
+                    .map(|t| self.render(t, args))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let timeout = self.scaled(exec.timeout);
+                let unit = self.unit().to_string();
+                let code = run_command(&argv, timeout, self.transcript_mut(), &unit)
+                    .map_err(|e| DeviceError::Config(format!("operation {name}: {e}")))?;
+                if code != exec.expect_exit {
+                    result.outcome = format!("exit-{code}");
+                }
+                return Ok(result);
+            }
+        };
+        for (index, step) in steps.iter().enumerate() {
+            let channel = step
+                .channel
+                .as_deref()
+                .or(op.channel.as_deref())
+                .ok_or_else(|| DeviceError::Config(format!("operation {name} step {} names no channel", index + 1)))?;
+            let step_err = |error| DeviceError::Expect { operation: name.to_string(), step: index, error };
+            self.channel(channel)?;
+            if let Some(send) = &step.send {
+                let bytes = self.render(send, args)?;
+                let (ch, transcript) = self.split_for_expect(channel).expect("opened above");
+                ch.send(bytes.as_bytes(), transcript).map_err(step_err)?;
+            }
+            let Some(expect) = &step.expect else { continue };
+            let deadline = match step.timeout {
+                Some(t) => (Instant::now() + self.scaled(t)).min(op_deadline),
+                None => op_deadline,
+            };
+            let alternatives = expect
+                .alternatives()
+                .iter()
+                .map(|(outcome, p)| Ok((outcome.clone(), self.pattern(p.as_str())?)))
+                .collect::<Result<Vec<_>, DeviceError>>()?;
+            let refs: Vec<(&str, &regex::bytes::Regex)> = alternatives.iter().map(|(o, r)| (o.as_str(), r)).collect();
+            let crash = self.crash_patterns();
+            let (ch, transcript) = self.split_for_expect(channel).expect("opened above");
+            let matched = ch.expect(&refs, &crash, deadline, transcript).map_err(step_err)?;
+            result.captures.extend(matched.captures);
+            result.outcome = matched.outcome;
+            if result.outcome != "ok" {
+                break;
+            }
+        }
+        self.drain_launch_output();
+        Ok(result)
+    }
+
+    /// Performs `name` and requires the outcome `ok`; any other outcome is a lifecycle error.
+    pub fn op_ok(&mut self, name: &str, args: &[(&str, &str)]) -> Result<Matched, DeviceError> {
+        let m = self.op(name, args)?;
+        if m.outcome != "ok" {
+            return Err(DeviceError::Lifecycle(format!("operation {name} ended with outcome {:?}, not ok", m.outcome)));
+        }
+        Ok(m)
+    }
+
+    fn render(&self, t: &crate::config::Template, args: &[(&str, &str)]) -> Result<String, DeviceError> {
+        t.render(&|name: &str| match name.strip_prefix("arg.") {
+            Some(key) => args.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string()),
+            None => self.builtin_placeholder(name),
+        })
+        .map_err(|missing| DeviceError::Config(format!("placeholder {{{missing}}} has no value")))
+    }
+}
+
+/// Runs an external command with a deadline; its output goes into the transcript. Returns the exit
+/// code (a signal counts as -1). A command still running at the deadline is killed.
+pub fn run_command(argv: &[String], timeout: Duration, transcript: &mut Transcript, label: &str) -> Result<i32, String> {
+    let (program, args) = argv.split_first().ok_or("empty command")?;
+    transcript.note(label, format!("exec: {}", argv.join(" ")));
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    let pid = child.id();
+    thread::spawn(move || {
+        // stderr on its own thread, so a tool that fills one pipe while we read the other cannot stall.
+        let err_reader = thread::spawn(move || {
+            let mut err = Vec::new();
+            let _ = stderr.read_to_end(&mut err);
+            err
+        });
+        let mut out = Vec::new();
+        let _ = stdout.read_to_end(&mut out);
+        let err = err_reader.join().unwrap_or_default();
+        let status = child.wait();
+        let _ = tx.send((status, out, err));
+    });
+    match rx.recv_timeout(timeout) {
+        Ok((status, out, err)) => {
+            transcript.record(&format!("{label}.exec"), Direction::Rx, &out);
+            transcript.record(&format!("{label}.exec"), Direction::Rx, &err);
+            let status = status.map_err(|e| e.to_string())?;
+            Ok(status.code().unwrap_or(-1))
+        }
+        Err(_) => {
+            // SAFETY: plain kill(2) of the child we started.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            Err(format!("{program} did not finish within {:.1}s and was killed", timeout.as_secs_f64()))
+        }
+    }
+}

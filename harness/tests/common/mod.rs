@@ -1,0 +1,107 @@
+//! Running the real `hilt` binary against the real reference device, as a user would.
+
+#![allow(dead_code)] // each test binary uses its own subset of these helpers
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root: where `cargo run` runs hilt, so default paths resolve as for a user.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("harness/ has a parent").to_path_buf()
+}
+
+/// A fresh, empty directory for one test's results.
+pub fn out_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hilt-tests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create test out dir");
+    dir
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub out: PathBuf,
+}
+
+impl Run {
+    pub fn results(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.out.join("results.json"))
+            .unwrap_or_else(|e| panic!("results.json missing ({e}); stderr:\n{}", self.stderr));
+        serde_json::from_str(&text).expect("results.json is JSON")
+    }
+
+    /// Check id -> verdict, from results.json.
+    pub fn verdicts(&self) -> BTreeMap<String, String> {
+        self.results()["checks"]
+            .as_array()
+            .expect("checks array")
+            .iter()
+            .map(|c| (c["id"].as_str().unwrap().to_string(), c["verdict"].as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    pub fn message(&self, id: &str) -> String {
+        self.results()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .and_then(|c| c["message"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub fn explain(&self) -> String {
+        format!("exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Runs `hilt ARGS` from the repository root with `env` set (and REFDEV_FLAWS cleared unless given).
+pub fn hilt(args: &[&str], env: &[(&str, &str)]) -> (i32, Output) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hilt"));
+    cmd.current_dir(repo_root()).args(args).env_remove("REFDEV_FLAWS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().expect("hilt runs");
+    (output.status.code().unwrap_or(-1), output)
+}
+
+/// `hilt run --out <fresh dir> ARGS` with the given flaws switched on in the reference device.
+pub fn run(name: &str, flaws: &str, args: &[&str]) -> Run {
+    let out = out_dir(name);
+    let out_s = out.display().to_string();
+    let mut all = vec!["run", "--out", &out_s];
+    all.extend_from_slice(args);
+    let (code, output) = hilt(&all, &[("REFDEV_FLAWS", flaws)]);
+    Run {
+        code,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        out,
+    }
+}
+
+/// Validates a JUnit file the way Jenkins does (xmllint against shared/schemas/junit-10.xsd).
+pub fn assert_junit_valid(path: &Path) {
+    let schema = std::env::var("HILT_JUNIT_XSD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("../shared/schemas/junit-10.xsd"));
+    assert!(schema.exists(), "JUnit schema not found at {} (set HILT_JUNIT_XSD)", schema.display());
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(path)
+        .output()
+        .expect("xmllint runs (install libxml2-utils; ci/setup.sh does)");
+    assert!(
+        out.status.success(),
+        "{} does not validate:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

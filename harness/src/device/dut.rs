@@ -60,6 +60,17 @@ impl Dut {
         &self.target
     }
 
+    /// The executable `{hilt}` stands for; by default this process's own (benchmarks name the
+    /// real hilt binary instead).
+    pub fn set_hilt_exe(&mut self, path: &str) {
+        self.hilt_exe = path.to_string();
+    }
+
+    /// A named capture of the launched device's readiness line (e.g. its console path).
+    pub fn ready_value(&self, name: &str) -> Option<String> {
+        self.builtin_placeholder(&format!("ready.{name}"))
+    }
+
     pub(super) fn target_arc(&self) -> Arc<Target> {
         self.target.clone()
     }
@@ -88,7 +99,10 @@ impl Dut {
     pub fn second_unit(&self, unit: &str) -> Option<Result<Dut, DeviceError>> {
         self.target.launch.as_ref()?;
         let dir = self.state_dir.with_file_name(unit);
-        Some(Dut::new(self.target.clone(), unit, &dir))
+        Some(Dut::new(self.target.clone(), unit, &dir).map(|mut d| {
+            d.hilt_exe = self.hilt_exe.clone();
+            d
+        }))
     }
 
     /// Makes sure a launched device is running (starting it if not, or if it died).

@@ -169,7 +169,15 @@ impl Transcript {
                 self.capacity, self.dropped
             ));
         }
-        let secrets: Vec<Vec<u8>> = self.secrets.iter().map(|s| escape(s, true).into_bytes()).collect();
+        // The rendered form of each secret, as it appears inside a quoted entry (quotes stripped).
+        let secrets: Vec<Vec<u8>> = self
+            .secrets
+            .iter()
+            .map(|s| {
+                let quoted = escape(s, true);
+                quoted[1..quoted.len() - 1].as_bytes().to_vec()
+            })
+            .collect();
         String::from_utf8(mask(out.as_bytes(), &secrets)).expect("escaped text is ASCII")
     }
 }

@@ -110,7 +110,7 @@ fn main() -> ExitCode {
 fn run(args: RunArgs) -> i32 {
     let target = match config::load_target(&args.target) {
         Ok(t) => t,
-        Err(d) => return report_config_errors(&d),
+        Err(d) => return report_config_errors(&d.0),
     };
     let suites = match load_suites(&args.suites) {
         Ok(s) => s,
@@ -158,7 +158,12 @@ fn report_config_errors(errors: &[config::Diagnostic]) -> i32 {
 fn list(suite_names: &[String]) -> i32 {
     if suite_names.is_empty() {
         for def in checks::all() {
-            println!("{:<6} {:<60} needs {}", def.id, def.title, def.needs.join(", "));
+            println!(
+                "{:<6} {:<60} needs {}",
+                def.id,
+                def.title,
+                def.needs.join(", ")
+            );
         }
         return exit::OK;
     }
@@ -182,11 +187,18 @@ fn check(files: &[PathBuf]) -> i32 {
     let mut errors = Vec::new();
     for file in files {
         match config::load_any(file) {
-            Ok(config::Loaded::Target(t)) => println!("{}: valid target {:?}", file.display(), t.name),
+            Ok(config::Loaded::Target(t)) => {
+                println!("{}: valid target {:?}", file.display(), t.name)
+            }
             Ok(config::Loaded::Suite(s)) => {
                 let problems = plan::validate_suite(&s);
                 if problems.is_empty() {
-                    println!("{}: valid suite {:?} ({} checks)", file.display(), s.name, s.checks.len());
+                    println!(
+                        "{}: valid suite {:?} ({} checks)",
+                        file.display(),
+                        s.name,
+                        s.checks.len()
+                    );
                 }
                 errors.extend(problems);
             }

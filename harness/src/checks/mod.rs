@@ -23,13 +23,22 @@ pub struct Conclusion {
 
 impl Conclusion {
     pub fn pass(message: impl Into<String>) -> Self {
-        Conclusion { verdict: Verdict::Pass, message: message.into() }
+        Conclusion {
+            verdict: Verdict::Pass,
+            message: message.into(),
+        }
     }
     pub fn fail(message: impl Into<String>) -> Self {
-        Conclusion { verdict: Verdict::Fail, message: message.into() }
+        Conclusion {
+            verdict: Verdict::Fail,
+            message: message.into(),
+        }
     }
     pub fn inconclusive(message: impl Into<String>) -> Self {
-        Conclusion { verdict: Verdict::Inconclusive, message: message.into() }
+        Conclusion {
+            verdict: Verdict::Inconclusive,
+            message: message.into(),
+        }
     }
 }
 
@@ -42,7 +51,11 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     pub fn measure(&mut self, name: &str, value: impl ToString, unit: &str) {
-        self.measurements.push(Measurement { name: name.into(), value: value.to_string(), unit: unit.into() });
+        self.measurements.push(Measurement {
+            name: name.into(),
+            value: value.to_string(),
+            unit: unit.into(),
+        });
     }
 }
 

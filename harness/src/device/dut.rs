@@ -82,7 +82,10 @@ impl Dut {
     /// Starts a fresh transcript (one per check) and returns the finished one.
     pub fn take_transcript(&mut self) -> Transcript {
         self.drain_launch_output();
-        std::mem::replace(&mut self.transcript, Transcript::new(&self.target.secret_values()))
+        std::mem::replace(
+            &mut self.transcript,
+            Transcript::new(&self.target.secret_values()),
+        )
     }
 
     pub fn transcript_mut(&mut self) -> &mut Transcript {
@@ -107,7 +110,10 @@ impl Dut {
 
     /// Makes sure a launched device is running (starting it if not, or if it died).
     pub fn ensure_running(&mut self) -> Result<(), DeviceError> {
-        let Some(launch) = &self.target.launch else { return Ok(()) };
+        let target = self.target.clone();
+        let Some(launch) = &target.launch else {
+            return Ok(());
+        };
         if let Some(l) = &mut self.launched {
             match l.exit_status() {
                 None => return Ok(()),
@@ -120,16 +126,22 @@ impl Dut {
                 }
             }
         }
-        std::fs::create_dir_all(&self.state_dir)
-            .map_err(|e| DeviceError::Config(format!("cannot create {}: {e}", self.state_dir.display())))?;
+        std::fs::create_dir_all(&self.state_dir).map_err(|e| {
+            DeviceError::Config(format!("cannot create {}: {e}", self.state_dir.display()))
+        })?;
         let lookup = |name: &str| self.builtin_placeholder(name);
         let render = |t: &config::Template| {
-            t.render(&lookup)
-                .map_err(|missing| DeviceError::Config(format!("launch: placeholder {{{missing}}} has no value")))
+            t.render(&lookup).map_err(|missing| {
+                DeviceError::Config(format!("launch: placeholder {{{missing}}} has no value"))
+            })
         };
         let spec = LaunchSpec {
             label: self.unit.clone(),
-            command: launch.command.iter().map(render).collect::<Result<_, _>>()?,
+            command: launch
+                .command
+                .iter()
+                .map(render)
+                .collect::<Result<_, _>>()?,
             env: launch
                 .env
                 .iter()
@@ -137,7 +149,12 @@ impl Dut {
                 .collect::<Result<_, DeviceError>>()?,
             ready: launch.ready.regex().clone(),
             ready_timeout: self.scaled(launch.ready_timeout),
-            crash: self.target.crash_patterns.iter().map(|p| p.regex().clone()).collect(),
+            crash: self
+                .target
+                .crash_patterns
+                .iter()
+                .map(|p| p.regex().clone())
+                .collect(),
         };
         self.launched = Some(Launched::start(&spec, &mut self.transcript)?);
         Ok(())
@@ -152,28 +169,33 @@ impl Dut {
     pub fn power_off(&mut self) -> Result<(), DeviceError> {
         self.channels.clear();
         match &self.target.power {
-            Some(config::Power::Launch) => {
+            Some(config::Power::Launch(_)) => {
                 if let Some(mut l) = self.launched.take() {
                     l.drain_output(&mut self.transcript);
                     let pid = l.pid();
-                    l.kill().map_err(|e| DeviceError::Power(format!("cannot kill pid {pid}: {e}")))?;
+                    l.kill()
+                        .map_err(|e| DeviceError::Power(format!("cannot kill pid {pid}: {e}")))?;
                     self.note(format!("power off: killed pid {pid}"));
                 }
                 Ok(())
             }
-            Some(config::Power::Exec { off, timeout, .. }) => self.power_exec("off", off, *timeout),
-            None => Err(DeviceError::Power("the target file declares no power control".into())),
+            Some(config::Power::Exec(p)) => self.power_exec("off", &p.off.clone(), p.timeout),
+            None => Err(DeviceError::Power(
+                "the target file declares no power control".into(),
+            )),
         }
     }
 
     pub fn power_on(&mut self) -> Result<(), DeviceError> {
         match &self.target.power {
-            Some(config::Power::Launch) => {
+            Some(config::Power::Launch(_)) => {
                 self.note("power on");
                 self.ensure_running()
             }
-            Some(config::Power::Exec { on, timeout, .. }) => self.power_exec("on", on, *timeout),
-            None => Err(DeviceError::Power("the target file declares no power control".into())),
+            Some(config::Power::Exec(p)) => self.power_exec("on", &p.on.clone(), p.timeout),
+            None => Err(DeviceError::Power(
+                "the target file declares no power control".into(),
+            )),
         }
     }
 
@@ -181,18 +203,28 @@ impl Dut {
         self.target.power.is_some()
     }
 
-    fn power_exec(&mut self, what: &str, command: &[config::Template], timeout: Duration) -> Result<(), DeviceError> {
+    fn power_exec(
+        &mut self,
+        what: &str,
+        command: &[config::Template],
+        timeout: Duration,
+    ) -> Result<(), DeviceError> {
         let lookup = |name: &str| self.builtin_placeholder(name);
         let argv = command
             .iter()
             .map(|t| t.render(&lookup))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|m| DeviceError::Power(format!("power {what}: placeholder {{{m}}} has no value")))?;
+            .map_err(|m| {
+                DeviceError::Power(format!("power {what}: placeholder {{{m}}} has no value"))
+            })?;
         let timeout = self.scaled(timeout);
-        let result = super::operation::run_command(&argv, timeout, &mut self.transcript, &self.unit.clone());
+        let result =
+            super::operation::run_command(&argv, timeout, &mut self.transcript, &self.unit.clone());
         match result {
             Ok(0) => Ok(()),
-            Ok(code) => Err(DeviceError::Power(format!("power {what} command exited with {code}"))),
+            Ok(code) => Err(DeviceError::Power(format!(
+                "power {what} command exited with {code}"
+            ))),
             Err(e) => Err(DeviceError::Power(format!("power {what}: {e}"))),
         }
     }
@@ -208,23 +240,35 @@ impl Dut {
                 .get(name)
                 .ok_or_else(|| DeviceError::Config(format!("no channel named {name}")))?;
             let lookup = |p: &str| self.builtin_placeholder(p);
-            let fail = |reason: String| DeviceError::Channel { channel: name.to_string(), reason };
+            let fail = |reason: String| DeviceError::Channel {
+                channel: name.to_string(),
+                reason,
+            };
             let render = |t: &config::Template| {
-                t.render(&lookup).map_err(|m| fail(format!("placeholder {{{m}}} has no value")))
+                t.render(&lookup)
+                    .map_err(|m| fail(format!("placeholder {{{m}}} has no value")))
             };
             let stream = match spec {
                 config::Channel::Serial(s) => match (&s.path, &s.usb) {
                     (Some(path), _) => serial::open_path(&render(path)?, s.baud),
                     (None, Some(usb)) => serial::open_usb(
-                        &serial::UsbSelector { vid: usb.vid, pid: usb.pid, serial: usb.serial.clone() },
+                        &serial::UsbSelector {
+                            vid: usb.vid,
+                            pid: usb.pid,
+                            serial: usb.serial.clone(),
+                        },
                         s.baud,
                     ),
-                    (None, None) => return Err(fail("serial channel has neither path nor usb".into())),
+                    (None, None) => {
+                        return Err(fail("serial channel has neither path nor usb".into()))
+                    }
                 },
                 config::Channel::Tcp(t) => {
                     let host = render(&t.host)?;
                     let port = render(&t.port)?;
-                    let port: u16 = port.parse().map_err(|_| fail(format!("port {port:?} is not a TCP port")))?;
+                    let port: u16 = port
+                        .parse()
+                        .map_err(|_| fail(format!("port {port:?} is not a TCP port")))?;
                     tcp::open(&host, port, CONNECT_TIMEOUT)
                 }
             }
@@ -282,7 +326,10 @@ impl Dut {
         }
     }
 
-    pub(super) fn split_for_expect(&mut self, channel: &str) -> Option<(&mut Channel, &mut Transcript)> {
+    pub(super) fn split_for_expect(
+        &mut self,
+        channel: &str,
+    ) -> Option<(&mut Channel, &mut Transcript)> {
         let ch = self.channels.get_mut(channel)?;
         Some((ch, &mut self.transcript))
     }

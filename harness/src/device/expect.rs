@@ -35,16 +35,32 @@ pub struct Matched {
 /// Why a wait ended without a match. Each carries the window's tail as evidence.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExpectError {
-    Timeout { waited: Duration, expected: Vec<String>, tail: String },
-    Crash { pattern: String, tail: String },
-    Closed { reason: String, tail: String },
-    Write { reason: String },
+    Timeout {
+        waited: Duration,
+        expected: Vec<String>,
+        tail: String,
+    },
+    Crash {
+        pattern: String,
+        tail: String,
+    },
+    Closed {
+        reason: String,
+        tail: String,
+    },
+    Write {
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for ExpectError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ExpectError::Timeout { waited, expected, tail } => write!(
+            ExpectError::Timeout {
+                waited,
+                expected,
+                tail,
+            } => write!(
                 f,
                 "no answer matching {} within {:.1}s; last output: {tail}",
                 expected.join(" | "),
@@ -63,7 +79,11 @@ impl std::fmt::Display for ExpectError {
 
 impl Channel {
     pub fn new(name: &str, stream: Stream) -> Self {
-        Channel { name: name.to_string(), stream, pending: Vec::new() }
+        Channel {
+            name: name.to_string(),
+            stream,
+            pending: Vec::new(),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -84,7 +104,9 @@ impl Channel {
         transcript.record(&self.name, Direction::Tx, bytes);
         self.stream
             .write_all(bytes)
-            .map_err(|e| ExpectError::Write { reason: format!("{} ({})", e, self.stream.endpoint()) })
+            .map_err(|e| ExpectError::Write {
+                reason: format!("{} ({})", e, self.stream.endpoint()),
+            })
     }
 
     /// Waits for the first of `alternatives` (outcome name, pattern) to match. Crash patterns are
@@ -99,7 +121,10 @@ impl Channel {
         let start = Instant::now();
         loop {
             if let Some(p) = crash.iter().find(|p| p.is_match(&self.pending)) {
-                return Err(ExpectError::Crash { pattern: p.as_str().to_string(), tail: self.tail() });
+                return Err(ExpectError::Crash {
+                    pattern: p.as_str().to_string(),
+                    tail: self.tail(),
+                });
             }
             if let Some(m) = self.try_match(alternatives) {
                 return Ok(m);
@@ -107,7 +132,10 @@ impl Channel {
             if Instant::now() >= deadline {
                 return Err(ExpectError::Timeout {
                     waited: start.elapsed(),
-                    expected: alternatives.iter().map(|(_, p)| p.as_str().to_string()).collect(),
+                    expected: alternatives
+                        .iter()
+                        .map(|(_, p)| p.as_str().to_string())
+                        .collect(),
                     tail: self.tail(),
                 });
             }
@@ -116,12 +144,18 @@ impl Channel {
                 Err(reason) => {
                     // Output that came with the hang-up may still hold the crash banner or answer.
                     if let Some(p) = crash.iter().find(|p| p.is_match(&self.pending)) {
-                        return Err(ExpectError::Crash { pattern: p.as_str().to_string(), tail: self.tail() });
+                        return Err(ExpectError::Crash {
+                            pattern: p.as_str().to_string(),
+                            tail: self.tail(),
+                        });
                     }
                     if let Some(m) = self.try_match(alternatives) {
                         return Ok(m);
                     }
-                    return Err(ExpectError::Closed { reason, tail: self.tail() });
+                    return Err(ExpectError::Closed {
+                        reason,
+                        tail: self.tail(),
+                    });
                 }
             }
         }
@@ -133,13 +167,22 @@ impl Channel {
             match self.read_once(deadline, transcript) {
                 Ok(true) => continue,
                 Ok(false) => return Ok(()),
-                Err(reason) => return Err(ExpectError::Closed { reason, tail: self.tail() }),
+                Err(reason) => {
+                    return Err(ExpectError::Closed {
+                        reason,
+                        tail: self.tail(),
+                    })
+                }
             }
         }
     }
 
     /// One bounded read into the window. Ok(true) if bytes arrived, Ok(false) on deadline.
-    fn read_once(&mut self, deadline: Instant, transcript: &mut Transcript) -> Result<bool, String> {
+    fn read_once(
+        &mut self,
+        deadline: Instant,
+        transcript: &mut Transcript,
+    ) -> Result<bool, String> {
         let mut buf = [0u8; 4096];
         match self.stream.read_until(&mut buf, deadline) {
             ReadOutcome::Data(0) => Ok(true),
@@ -166,14 +209,27 @@ impl Channel {
             .filter_map(|(name, re)| re.captures(&self.pending).map(|c| (*name, c)))
             .min_by_key(|(_, c)| c.get(0).map_or(usize::MAX, |m| m.end()))?;
         let end = caps.get(0).map_or(0, |m| m.end());
-        let re = alternatives.iter().find(|(n, _)| *n == outcome).map(|(_, r)| *r)?;
+        let re = alternatives
+            .iter()
+            .find(|(n, _)| *n == outcome)
+            .map(|(_, r)| *r)?;
         let captures = re
             .capture_names()
             .flatten()
-            .filter_map(|n| caps.name(n).map(|m| (n.to_string(), String::from_utf8_lossy(m.as_bytes()).into_owned())))
+            .filter_map(|n| {
+                caps.name(n).map(|m| {
+                    (
+                        n.to_string(),
+                        String::from_utf8_lossy(m.as_bytes()).into_owned(),
+                    )
+                })
+            })
             .collect();
         self.pending.drain(..end);
-        Some(Matched { outcome: outcome.to_string(), captures })
+        Some(Matched {
+            outcome: outcome.to_string(),
+            captures,
+        })
     }
 
     fn tail(&self) -> String {

@@ -54,7 +54,10 @@ impl std::fmt::Display for LaunchError {
         match self {
             LaunchError::Spawn(e) => write!(f, "cannot start device: {e}"),
             LaunchError::Exited { status, output } => {
-                write!(f, "device process exited before it was ready ({status}); output: {output}")
+                write!(
+                    f,
+                    "device process exited before it was ready ({status}); output: {output}"
+                )
             }
             LaunchError::NotReady { waited, output } => write!(
                 f,
@@ -62,7 +65,10 @@ impl std::fmt::Display for LaunchError {
                 waited.as_secs_f64()
             ),
             LaunchError::Crashed { pattern, output } => {
-                write!(f, "device crashed while starting (pattern {pattern}); output: {output}")
+                write!(
+                    f,
+                    "device crashed while starting (pattern {pattern}); output: {output}"
+                )
             }
         }
     }
@@ -103,7 +109,12 @@ impl Launched {
         forward(child.stdout.take(), "stdout", tx.clone());
         forward(child.stderr.take(), "stderr", tx);
         transcript.note(&spec.label, format!("started pid {}", child.id()));
-        let mut launched = Launched { child, label: spec.label.clone(), ready: BTreeMap::new(), output: rx };
+        let mut launched = Launched {
+            child,
+            label: spec.label.clone(),
+            ready: BTreeMap::new(),
+            output: rx,
+        };
         launched.wait_ready(spec, transcript)?;
         Ok(launched)
     }
@@ -113,24 +124,41 @@ impl Launched {
     }
 
     /// Waits for a line matching the readiness pattern, watching for crashes and early exit.
-    fn wait_ready(&mut self, spec: &LaunchSpec, transcript: &mut Transcript) -> Result<(), LaunchError> {
+    fn wait_ready(
+        &mut self,
+        spec: &LaunchSpec,
+        transcript: &mut Transcript,
+    ) -> Result<(), LaunchError> {
         let start = Instant::now();
         let deadline = start + spec.ready_timeout;
         let mut seen = Vec::<u8>::new();
         let mut line = Vec::<u8>::new();
         loop {
-            let chunk = match self.output.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            let chunk = match self
+                .output
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
                 Ok((stream, chunk)) => {
                     transcript.record(&format!("{}.{stream}", self.label), Direction::Rx, &chunk);
                     chunk
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     let _ = self.kill();
-                    return Err(LaunchError::NotReady { waited: start.elapsed(), output: tail(&seen) });
+                    return Err(LaunchError::NotReady {
+                        waited: start.elapsed(),
+                        output: tail(&seen),
+                    });
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    let status = self.child.wait().map(describe).unwrap_or_else(|e| e.to_string());
-                    return Err(LaunchError::Exited { status, output: tail(&seen) });
+                    let status = self
+                        .child
+                        .wait()
+                        .map(describe)
+                        .unwrap_or_else(|e| e.to_string());
+                    return Err(LaunchError::Exited {
+                        status,
+                        output: tail(&seen),
+                    });
                 }
             };
             seen.extend_from_slice(&chunk);
@@ -148,14 +176,20 @@ impl Launched {
                 line.clear();
                 if let Some(p) = spec.crash.iter().find(|p| p.is_match(&text)) {
                     let _ = self.kill();
-                    return Err(LaunchError::Crashed { pattern: p.as_str().into(), output: tail(&seen) });
+                    return Err(LaunchError::Crashed {
+                        pattern: p.as_str().into(),
+                        output: tail(&seen),
+                    });
                 }
                 if let Some(caps) = spec.ready.captures(&text) {
                     self.ready = spec
                         .ready
                         .capture_names()
                         .flatten()
-                        .filter_map(|n| caps.name(n).map(|m| (n.to_string(), m.as_str().to_string())))
+                        .filter_map(|n| {
+                            caps.name(n)
+                                .map(|m| (n.to_string(), m.as_str().to_string()))
+                        })
                         .collect();
                     transcript.note(
                         &self.label,
@@ -208,7 +242,11 @@ fn tail(bytes: &[u8]) -> String {
 }
 
 /// Copies a pipe into the queue in chunks; drops chunks when the queue is full rather than block.
-fn forward(pipe: Option<impl Read + Send + 'static>, stream: &'static str, tx: SyncSender<OutputChunk>) {
+fn forward(
+    pipe: Option<impl Read + Send + 'static>,
+    stream: &'static str,
+    tx: SyncSender<OutputChunk>,
+) {
     let Some(mut pipe) = pipe else { return };
     thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -219,7 +257,10 @@ fn forward(pipe: Option<impl Read + Send + 'static>, stream: &'static str, tx: S
                 Ok(n) => {
                     let mut chunk = buf[..n].to_vec();
                     if dropped > 0 {
-                        chunk.splice(0..0, format!("[{dropped} bytes of output dropped]\n").into_bytes());
+                        chunk.splice(
+                            0..0,
+                            format!("[{dropped} bytes of output dropped]\n").into_bytes(),
+                        );
                     }
                     match tx.try_send((stream, chunk)) {
                         Ok(()) => dropped = 0,
@@ -255,5 +296,7 @@ fn spawn(cmd: Command) -> io::Result<Child> {
         .map_err(|_| io::Error::other("spawner lock poisoned"))?
         .send((cmd, reply_tx))
         .map_err(|_| io::Error::other("spawner thread is gone"))?;
-    reply_rx.recv().map_err(|_| io::Error::other("spawner thread is gone"))?
+    reply_rx
+        .recv()
+        .map_err(|_| io::Error::other("spawner thread is gone"))?
 }

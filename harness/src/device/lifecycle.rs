@@ -58,7 +58,9 @@ impl Dut {
     fn expect_state(&mut self, want: &str, when: &str) -> Result<(), DeviceError> {
         let got = self.reported_state()?;
         if got != want {
-            return Err(DeviceError::Lifecycle(format!("device reports state {got:?} {when}, expected {want:?}")));
+            return Err(DeviceError::Lifecycle(format!(
+                "device reports state {got:?} {when}, expected {want:?}"
+            )));
         }
         Ok(())
     }

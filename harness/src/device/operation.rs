@@ -23,12 +23,15 @@ impl Dut {
     /// Performs operation `name` with `args` as `{arg.NAME}` values.
     pub fn op(&mut self, name: &str, args: &[(&str, &str)]) -> Result<Matched, DeviceError> {
         let target = self.target_arc();
-        let op = target
-            .operations
-            .get(name)
-            .ok_or_else(|| DeviceError::Config(format!("the target file declares no operation {name}")))?;
-        let op_deadline = Instant::now() + self.scaled(op.timeout.unwrap_or(target.timeouts.operation));
-        let mut result = Matched { outcome: "ok".into(), captures: BTreeMap::new() };
+        let op = target.operations.get(name).ok_or_else(|| {
+            DeviceError::Config(format!("the target file declares no operation {name}"))
+        })?;
+        let op_deadline =
+            Instant::now() + self.scaled(op.timeout.unwrap_or(target.timeouts.operation));
+        let mut result = Matched {
+            outcome: "ok".into(),
+            captures: BTreeMap::new(),
+        };
         let steps = match &op.body {
             OpBody::Steps(steps) => steps,
             OpBody::Exec(exec) => {
@@ -52,8 +55,17 @@ impl Dut {
                 .channel
                 .as_deref()
                 .or(op.channel.as_deref())
-                .ok_or_else(|| DeviceError::Config(format!("operation {name} step {} names no channel", index + 1)))?;
-            let step_err = |error| DeviceError::Expect { operation: name.to_string(), step: index, error };
+                .ok_or_else(|| {
+                    DeviceError::Config(format!(
+                        "operation {name} step {} names no channel",
+                        index + 1
+                    ))
+                })?;
+            let step_err = |error| DeviceError::Expect {
+                operation: name.to_string(),
+                step: index,
+                error,
+            };
             self.channel(channel)?;
             if let Some(send) = &step.send {
                 let bytes = self.render(send, args)?;
@@ -70,10 +82,13 @@ impl Dut {
                 .iter()
                 .map(|(outcome, p)| Ok((outcome.clone(), self.pattern(p.as_str())?)))
                 .collect::<Result<Vec<_>, DeviceError>>()?;
-            let refs: Vec<(&str, &regex::bytes::Regex)> = alternatives.iter().map(|(o, r)| (o.as_str(), r)).collect();
+            let refs: Vec<(&str, &regex::bytes::Regex)> =
+                alternatives.iter().map(|(o, r)| (o.as_str(), r)).collect();
             let crash = self.crash_patterns();
             let (ch, transcript) = self.split_for_expect(channel).expect("opened above");
-            let matched = ch.expect(&refs, &crash, deadline, transcript).map_err(step_err)?;
+            let matched = ch
+                .expect(&refs, &crash, deadline, transcript)
+                .map_err(step_err)?;
             result.captures.extend(matched.captures);
             result.outcome = matched.outcome;
             if result.outcome != "ok" {
@@ -88,14 +103,24 @@ impl Dut {
     pub fn op_ok(&mut self, name: &str, args: &[(&str, &str)]) -> Result<Matched, DeviceError> {
         let m = self.op(name, args)?;
         if m.outcome != "ok" {
-            return Err(DeviceError::Lifecycle(format!("operation {name} ended with outcome {:?}, not ok", m.outcome)));
+            return Err(DeviceError::Lifecycle(format!(
+                "operation {name} ended with outcome {:?}, not ok",
+                m.outcome
+            )));
         }
         Ok(m)
     }
 
-    fn render(&self, t: &crate::config::Template, args: &[(&str, &str)]) -> Result<String, DeviceError> {
+    fn render(
+        &self,
+        t: &crate::config::Template,
+        args: &[(&str, &str)],
+    ) -> Result<String, DeviceError> {
         t.render(&|name: &str| match name.strip_prefix("arg.") {
-            Some(key) => args.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string()),
+            Some(key) => args
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string()),
             None => self.builtin_placeholder(name),
         })
         .map_err(|missing| DeviceError::Config(format!("placeholder {{{missing}}} has no value")))
@@ -104,7 +129,12 @@ impl Dut {
 
 /// Runs an external command with a deadline; its output goes into the transcript. Returns the exit
 /// code (a signal counts as -1). A command still running at the deadline is killed.
-pub fn run_command(argv: &[String], timeout: Duration, transcript: &mut Transcript, label: &str) -> Result<i32, String> {
+pub fn run_command(
+    argv: &[String],
+    timeout: Duration,
+    transcript: &mut Transcript,
+    label: &str,
+) -> Result<i32, String> {
     let (program, args) = argv.split_first().ok_or("empty command")?;
     transcript.note(label, format!("exec: {}", argv.join(" ")));
     let mut child = Command::new(program)
@@ -141,7 +171,10 @@ pub fn run_command(argv: &[String], timeout: Duration, transcript: &mut Transcri
         Err(_) => {
             // SAFETY: plain kill(2) of the child we started.
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            Err(format!("{program} did not finish within {:.1}s and was killed", timeout.as_secs_f64()))
+            Err(format!(
+                "{program} did not finish within {:.1}s and was killed",
+                timeout.as_secs_f64()
+            ))
         }
     }
 }

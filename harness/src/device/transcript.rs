@@ -244,10 +244,17 @@ mod tests {
     #[test]
     fn rendering_is_ascii_whatever_the_device_printed() {
         let mut t = Transcript::new(&[]);
-        t.record("console", Direction::Rx, b"\x00\x1b[31m]]>\xff\xef\xbf\xbe\n");
+        t.record(
+            "console",
+            Direction::Rx,
+            b"\x00\x1b[31m]]>\xff\xef\xbf\xbe\n",
+        );
         let text = t.render();
         assert!(text.is_ascii());
-        assert!(text.contains("\\x00\\x1b[31m]]>\\xff\\xef\\xbf\\xbe\\n"), "{text}");
+        assert!(
+            text.contains("\\x00\\x1b[31m]]>\\xff\\xef\\xbf\\xbe\\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -32,10 +32,15 @@ struct Session {
 /// Runs `planned` against `target` and returns the process exit code.
 pub fn run(target: Target, suites: &[Suite], planned: Vec<Planned>, opts: &RunOptions) -> i32 {
     let selected: Vec<Planned> = planned.into_iter().filter(|p| selected(p, opts)).collect();
-    let mut args = Arguments { exact: opts.exact, list: opts.list, test_threads: Some(1), ..Arguments::default() };
+    let mut args = Arguments {
+        exact: opts.exact,
+        list: opts.list,
+        test_threads: Some(1),
+        ..Arguments::default()
+    };
     if opts.list {
         let trials = selected.iter().map(|p| trial(p, || Ok(()))).collect();
-        libtest_mimic::run(&args, trials);
+        let _ = libtest_mimic::run(&args, trials);
         return exit::OK;
     }
     args.list = false;
@@ -58,7 +63,10 @@ pub fn run(target: Target, suites: &[Suite], planned: Vec<Planned>, opts: &RunOp
     let writer = match ResultsWriter::create(&opts.out_dir, info) {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("hilt: cannot write results to {}: {e}", opts.out_dir.display());
+            eprintln!(
+                "hilt: cannot write results to {}: {e}",
+                opts.out_dir.display()
+            );
             return exit::USAGE;
         }
     };
@@ -78,12 +86,23 @@ pub fn run(target: Target, suites: &[Suite], planned: Vec<Planned>, opts: &RunOp
             let p = p.clone();
             let session = session.clone();
             if let Some(reason) = &p.not_applicable {
-                record(&session, &p, Conclusion { verdict: Verdict::NotApplicable, message: reason.clone() }, vec![], Instant::now(), SystemTime::now());
+                record(
+                    &session,
+                    &p,
+                    Conclusion {
+                        verdict: Verdict::NotApplicable,
+                        message: reason.clone(),
+                    },
+                    vec![],
+                    Instant::now(),
+                    SystemTime::now(),
+                );
             }
             trial(&p.clone(), move || run_one(&session, &p))
         })
         .collect();
-    libtest_mimic::run(&args, trials);
+    // Verdicts, not libtest's pass/fail, decide the exit code (see summary::exit_code).
+    let _ = libtest_mimic::run(&args, trials);
 
     let mut session = session.lock().unwrap_or_else(|e| e.into_inner());
     if let Err(e) = session.writer.finish(&[]) {
@@ -94,7 +113,13 @@ pub fn run(target: Target, suites: &[Suite], planned: Vec<Planned>, opts: &RunOp
 
 fn selected(p: &Planned, opts: &RunOptions) -> bool {
     let name = p.name();
-    let hit = |f: &String| if opts.exact { name == *f || p.def.id == f } else { name.contains(f.as_str()) };
+    let hit = |f: &String| {
+        if opts.exact {
+            name == *f || p.def.id == f
+        } else {
+            name.contains(f.as_str())
+        }
+    };
     (opts.filters.is_empty() || opts.filters.iter().any(hit)) && !opts.skip.iter().any(hit)
 }
 
@@ -108,7 +133,9 @@ fn trial(p: &Planned, body: impl FnOnce() -> Result<(), Failed> + Send + 'static
 /// Reads the device's identifier for the report header; failures are left to the checks to report.
 fn identify(session: &Arc<Mutex<Session>>) {
     let mut s = session.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(cap) = s.dut.target().capabilities.device_identity.clone() else { return };
+    let Some(cap) = s.dut.target().capabilities.device_identity.clone() else {
+        return;
+    };
     if let Some(op) = cap.read.first() {
         if let Ok(id) = crate::checks::identity::read_id(&mut s.dut, op) {
             s.writer.info_mut().device_id = Some(id);
@@ -123,7 +150,11 @@ fn run_one(session: &Arc<Mutex<Session>>, p: &Planned) -> Result<(), Failed> {
     let start = Instant::now();
     let mut s = session.lock().unwrap_or_else(|e| e.into_inner());
     let params = Params::new(p.def.params, &p.params);
-    let mut ctx = Context { dut: &mut s.dut, params: &params, measurements: Vec::new() };
+    let mut ctx = Context {
+        dut: &mut s.dut,
+        params: &params,
+        measurements: Vec::new(),
+    };
     let outcome = ctx
         .dut
         .ensure_state(p.def.state)
@@ -149,8 +180,15 @@ fn conclusion_from_error(e: &DeviceError, in_setup: bool) -> Conclusion {
     if e.is_device_crash() {
         return Conclusion::fail(format!("expected the device to keep running; {e}"));
     }
-    let when = if in_setup { "while bringing the device to the state the check needs: " } else { "" };
-    Conclusion { verdict: Verdict::Error, message: format!("{when}{e}") }
+    let when = if in_setup {
+        "while bringing the device to the state the check needs: "
+    } else {
+        ""
+    };
+    Conclusion {
+        verdict: Verdict::Error,
+        message: format!("{when}{e}"),
+    }
 }
 
 fn record(

@@ -1,8 +1,8 @@
 //! Running a plan: selection (libtest-mimic's filters, `--skip`, `--exact`, `--list`), one check at
 //! a time on the device, every result written out as soon as it is known.
 
-pub mod plan;
 mod execute;
+pub mod plan;
 mod summary;
 
 pub use execute::{run, RunOptions};

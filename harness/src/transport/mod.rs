@@ -57,7 +57,9 @@ impl Stream {
             Ok(0) => ReadOutcome::Closed("end of stream".into()),
             Ok(n) => ReadOutcome::Data(n),
             // A serial port's own timeout after poll said readable: treat as nothing yet.
-            Err(e) if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock => {
+            Err(e)
+                if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock =>
+            {
                 ReadOutcome::Data(0)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::Data(0),

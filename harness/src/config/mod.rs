@@ -1,0 +1,159 @@
+//! Target and suite files: YAML models, validation, and diagnostics that name file, line and column.
+//!
+//! Unknown keys are errors everywhere (`deny_unknown_fields`), so a typo is never a silent skip.
+//! Values with their own syntax (durations, patterns, templates) are validated while deserializing,
+//! which gives their errors the value's own position; references between sections are checked
+//! afterwards and located with [`locate`].
+
+mod diagnostics;
+mod locate;
+mod suite;
+mod target;
+mod validate;
+mod values;
+
+use std::path::Path;
+
+pub use diagnostics::{Diagnostic, Diagnostics};
+pub use locate::locate;
+pub use suite::{ParamValue, Suite, SuiteCheck};
+pub use target::{
+    Capabilities, Channel, ExecOp, Expect, FactoryResetCap, IdentityCap, Launch, Lifecycle, OpBody,
+    Operation, Power, PowerExec, SerialChannel, Step, Target, TcpChannel, Timeouts, UsbMatch,
+    UserDataOps,
+};
+pub use values::{Pattern, Template};
+
+/// A file `hilt check` was given: a target or a suite (a suite has a top-level `suite:` key).
+pub enum Loaded {
+    Target(Box<Target>),
+    Suite(Suite),
+}
+
+fn read(path: &Path) -> Result<String, Diagnostics> {
+    let bytes = std::fs::read(path).map_err(|e| Diagnostic {
+        file: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read: {e}"),
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = at
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
+        Diagnostics::from(Diagnostic {
+            file: path.to_path_buf(),
+            line,
+            column,
+            message: "expected UTF-8 text; found an invalid byte".into(),
+        })
+    })
+}
+
+pub fn load_target(path: &Path) -> Result<Target, Diagnostics> {
+    parse_target(&read(path)?, path)
+}
+
+pub fn load_suite(path: &Path) -> Result<Suite, Diagnostics> {
+    parse_suite(&read(path)?, path)
+}
+
+pub fn load_any(path: &Path) -> Result<Loaded, Diagnostics> {
+    let source = read(path)?;
+    let is_suite = serde_yaml::from_str::<serde_yaml::Value>(&source)
+        .ok()
+        .and_then(|v| v.as_mapping().map(|m| m.contains_key("suite")))
+        .unwrap_or(false);
+    if is_suite {
+        parse_suite(&source, path).map(Loaded::Suite)
+    } else {
+        parse_target(&source, path).map(|t| Loaded::Target(Box::new(t)))
+    }
+}
+
+pub fn parse_target(source: &str, file: &Path) -> Result<Target, Diagnostics> {
+    let raw: target::TargetFile = serde_yaml::from_str(source)
+        .map_err(|e| Diagnostics::from(diagnostics::from_yaml(file, &e)))?;
+    let mut errors = Vec::new();
+    let mut secrets = std::collections::BTreeMap::new();
+    for (name, value) in &raw.secrets {
+        match values::resolve_secret(value) {
+            Ok(v) => {
+                secrets.insert(name.clone(), v);
+            }
+            Err(m) => errors.push(locate(source, file, &["secrets", name], m)),
+        }
+    }
+    let t = Target {
+        name: raw.name,
+        description: raw.description,
+        timeouts: raw.timeouts,
+        launch: raw.launch,
+        channels: raw.channels,
+        power: raw.power,
+        crash_patterns: raw.crash_patterns,
+        secrets,
+        lifecycle: raw.lifecycle,
+        capabilities: raw.capabilities,
+        operations: raw.operations,
+        file: file.to_path_buf(),
+        source: source.to_string(),
+    };
+    if !(t.timeouts.scale.is_finite() && t.timeouts.scale > 0.0 && t.timeouts.scale <= 1000.0) {
+        errors.push(locate(
+            source,
+            file,
+            &["timeouts", "scale"],
+            "expected a scale factor above 0 and at most 1000".into(),
+        ));
+    }
+    if t.channels.is_empty() {
+        errors.push(locate(
+            source,
+            file,
+            &["channels"],
+            "declare at least one channel".into(),
+        ));
+    }
+    errors.extend(validate::target(&t));
+    if errors.is_empty() {
+        Ok(t)
+    } else {
+        Err(Diagnostics(errors))
+    }
+}
+
+pub fn parse_suite(source: &str, file: &Path) -> Result<Suite, Diagnostics> {
+    let raw: suite::SuiteFile = serde_yaml::from_str(source)
+        .map_err(|e| Diagnostics::from(diagnostics::from_yaml(file, &e)))?;
+    let mut errors = Vec::new();
+    for (i, c) in raw.checks.iter().enumerate() {
+        if raw.checks[..i].iter().any(|p| p.id == c.id) {
+            errors.push(locate(
+                source,
+                file,
+                &["checks", &i.to_string(), "id"],
+                format!("check {} is listed twice", c.id),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    Ok(Suite {
+        name: raw.suite,
+        description: raw.description,
+        checks: raw.checks,
+        file: file.to_path_buf(),
+        source: source.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,397 @@
+//! The target file: how to reach, launch and power one device, what it claims, and how to perform
+//! each operation on its own interface. See docs/target-files.md.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::values::{port_template, Pattern, Span, Template};
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub description: Option<String>,
+    pub timeouts: Timeouts,
+    pub launch: Option<Launch>,
+    pub channels: BTreeMap<String, Channel>,
+    pub power: Option<Power>,
+    pub crash_patterns: Vec<Pattern>,
+    /// Resolved secret values by name; masked wherever output is written.
+    pub secrets: BTreeMap<String, String>,
+    pub lifecycle: Lifecycle,
+    pub capabilities: Capabilities,
+    pub operations: BTreeMap<String, Operation>,
+    pub file: PathBuf,
+    pub source: String,
+}
+
+impl Target {
+    pub fn secret_values(&self) -> Vec<String> {
+        self.secrets.values().cloned().collect()
+    }
+}
+
+/// The file as written; turned into [`Target`] once secrets are resolved.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct TargetFile {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    #[serde(default)]
+    pub launch: Option<Launch>,
+    pub channels: BTreeMap<String, Channel>,
+    #[serde(default)]
+    pub power: Option<Power>,
+    #[serde(default)]
+    pub crash_patterns: Vec<Pattern>,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
+    #[serde(default)]
+    pub capabilities: Capabilities,
+    #[serde(default)]
+    pub operations: BTreeMap<String, Operation>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Timeouts {
+    /// Multiplies every timeout (a slow CI runner, a slow board).
+    pub scale: f64,
+    #[serde(deserialize_with = "span")]
+    pub operation: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            scale: 1.0,
+            operation: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Launch {
+    pub command: Vec<Template>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Template>,
+    pub ready: Pattern,
+    #[serde(default = "default_ready_timeout", deserialize_with = "span")]
+    pub ready_timeout: Duration,
+}
+
+fn default_ready_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+#[derive(Debug, Clone)]
+pub enum Channel {
+    Serial(SerialChannel),
+    Tcp(TcpChannel),
+}
+
+/// `{ serial: {...} }` or `{ tcp: {...} }`. Written as a one-key map rather than a serde enum,
+/// which serde_yaml would want as a YAML tag (`!serial`) that nobody writes by hand.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelFile {
+    #[serde(default)]
+    serial: Option<SerialChannel>,
+    #[serde(default)]
+    tcp: Option<TcpChannel>,
+}
+
+impl<'de> Deserialize<'de> for Channel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match ChannelFile::deserialize(d)? {
+            ChannelFile {
+                serial: Some(s),
+                tcp: None,
+            } => Ok(Channel::Serial(s)),
+            ChannelFile {
+                serial: None,
+                tcp: Some(t),
+            } => Ok(Channel::Tcp(t)),
+            _ => Err(serde::de::Error::custom(
+                "a channel is exactly one of `serial` or `tcp`",
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SerialChannel {
+    #[serde(default)]
+    pub path: Option<Template>,
+    #[serde(default)]
+    pub usb: Option<UsbMatch>,
+    pub baud: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UsbMatch {
+    pub vid: u16,
+    pub pid: u16,
+    #[serde(default)]
+    pub serial: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TcpChannel {
+    pub host: Template,
+    #[serde(deserialize_with = "port_template")]
+    pub port: Template,
+}
+
+#[derive(Debug, Clone)]
+pub enum Power {
+    /// Power off = kill the launched process; power on = launch it again.
+    Launch(EmptyMap),
+    /// Commands for a PDU or USB relay.
+    Exec(PowerExec),
+}
+
+/// `{ launch: {} }` or `{ exec: {...} }`, for the same reason as [`ChannelFile`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PowerFile {
+    #[serde(default)]
+    launch: Option<EmptyMap>,
+    #[serde(default)]
+    exec: Option<PowerExec>,
+}
+
+impl<'de> Deserialize<'de> for Power {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match PowerFile::deserialize(d)? {
+            PowerFile {
+                launch: Some(l),
+                exec: None,
+            } => Ok(Power::Launch(l)),
+            PowerFile {
+                launch: None,
+                exec: Some(e),
+            } => Ok(Power::Exec(e)),
+            _ => Err(serde::de::Error::custom(
+                "power is exactly one of `launch` or `exec`",
+            )),
+        }
+    }
+}
+
+/// `{}`: a variant that takes no settings (yet).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyMap {}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PowerExec {
+    pub on: Vec<Template>,
+    pub off: Vec<Template>,
+    #[serde(default = "default_ready_timeout", deserialize_with = "span")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Lifecycle {
+    pub status: Option<String>,
+    pub provision: Option<String>,
+    pub factory_reset: Option<String>,
+}
+
+/// The capability declaration (ICS) with its parameters (IXIT). A misspelled capability is an
+/// error, never a silently skipped check.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Capabilities {
+    pub device_identity: Option<IdentityCap>,
+    pub factory_reset: Option<FactoryResetCap>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct IdentityCap {
+    /// The declared format of the identifier.
+    pub format: Pattern,
+    /// Operations that read the identifier (capture `device_id`), one per channel exposing it.
+    pub read: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FactoryResetCap {
+    pub methods: Vec<String>,
+    #[serde(default)]
+    pub user_data: Option<UserDataOps>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UserDataOps {
+    pub write: String,
+    pub read: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub channel: Option<String>,
+    pub timeout: Option<Duration>,
+    pub body: OpBody,
+}
+
+#[derive(Debug, Clone)]
+pub enum OpBody {
+    Steps(Vec<Step>),
+    Exec(ExecOp),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct OperationFile {
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    timeout: Option<Span>,
+    #[serde(default)]
+    steps: Option<Vec<Step>>,
+    #[serde(default)]
+    exec: Option<ExecOp>,
+}
+
+impl<'de> Deserialize<'de> for Operation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let f = OperationFile::deserialize(d)?;
+        let body = match (f.steps, f.exec) {
+            (Some(steps), None) if !steps.is_empty() => OpBody::Steps(steps),
+            (Some(_), None) => {
+                return Err(D::Error::custom("an operation needs at least one step"))
+            }
+            (None, Some(exec)) => OpBody::Exec(exec),
+            _ => {
+                return Err(D::Error::custom(
+                    "an operation has exactly one of `steps` or `exec`",
+                ))
+            }
+        };
+        Ok(Operation {
+            channel: f.channel,
+            timeout: f.timeout.map(|s| s.0),
+            body,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub channel: Option<String>,
+    pub send: Option<Template>,
+    pub expect: Option<Expect>,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct StepFile {
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    send: Option<Template>,
+    #[serde(default)]
+    expect: Option<Expect>,
+    #[serde(default)]
+    timeout: Option<Span>,
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let f = StepFile::deserialize(d)?;
+        if f.send.is_none() && f.expect.is_none() {
+            return Err(serde::de::Error::custom(
+                "a step needs `send`, `expect` or both",
+            ));
+        }
+        Ok(Step {
+            channel: f.channel,
+            send: f.send,
+            expect: f.expect,
+            timeout: f.timeout.map(|s| s.0),
+        })
+    }
+}
+
+/// The answers a step waits for: one pattern (outcome `ok`) or named alternatives, in file order.
+#[derive(Debug, Clone)]
+pub struct Expect(Vec<(String, Pattern)>);
+
+impl Expect {
+    pub fn alternatives(&self) -> &[(String, Pattern)] {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Expect {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            One(String),
+            Many(serde_yaml::Mapping),
+        }
+        use serde::de::Error;
+        let form = Form::deserialize(d).map_err(|_| {
+            D::Error::custom("expected a pattern, or a map of outcome name to pattern")
+        })?;
+        let pairs = match form {
+            Form::One(p) => vec![("ok".to_string(), p)],
+            Form::Many(map) => map
+                .into_iter()
+                .map(|(k, v)| match (k.as_str(), v.as_str()) {
+                    (Some(k), Some(v)) => Ok((k.to_string(), v.to_string())),
+                    _ => Err(D::Error::custom(
+                        "expect alternatives map outcome names to pattern strings",
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if pairs.is_empty() {
+            return Err(D::Error::custom("expect needs at least one pattern"));
+        }
+        pairs
+            .into_iter()
+            .map(|(k, p)| Pattern::new(&p).map(|p| (k, p)).map_err(D::Error::custom))
+            .collect::<Result<_, _>>()
+            .map(Expect)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ExecOp {
+    pub command: Vec<Template>,
+    #[serde(default = "default_exec_timeout", deserialize_with = "span")]
+    pub timeout: Duration,
+    #[serde(default)]
+    pub expect_exit: i32,
+}
+
+fn default_exec_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn span<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    Span::deserialize(d).map(|s| s.0)
+}

@@ -1,0 +1,169 @@
+//! Checks across a target file that serde cannot make: references between sections.
+
+use super::diagnostics::Diagnostic;
+use super::locate::locate;
+use super::target::{Channel, OpBody, Power, Target};
+use super::values::Template;
+
+pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut err =
+        |path: &[&str], message: String| out.push(locate(&t.source, &t.file, path, message));
+
+    if matches!(t.power, Some(Power::Launch(_))) && t.launch.is_none() {
+        err(
+            &["power", "launch"],
+            "power `launch` needs a `launch` section to start the device again".into(),
+        );
+    }
+    let ready_names: Vec<String> = t
+        .launch
+        .as_ref()
+        .map(|l| {
+            l.ready
+                .regex()
+                .capture_names()
+                .flatten()
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let check_template = |path: &[&str], tpl: &Template, err: &mut dyn FnMut(&[&str], String)| {
+        for p in tpl.placeholders() {
+            if let Some(name) = p.strip_prefix("secret.") {
+                if !t.secrets.contains_key(name) {
+                    err(
+                        path,
+                        format!("{{{p}}}: no secret named {name:?} is declared under `secrets`"),
+                    );
+                }
+            } else if let Some(name) = p.strip_prefix("ready.") {
+                if !ready_names.iter().any(|n| n == name) {
+                    err(path, format!("{{{p}}}: the launch `ready` pattern has no capture group named {name:?}"));
+                }
+            }
+        }
+    };
+
+    for (name, ch) in &t.channels {
+        match ch {
+            Channel::Serial(s) => {
+                if s.path.is_some() == s.usb.is_some() {
+                    err(
+                        &["channels", name, "serial"],
+                        "a serial channel has exactly one of `path` or `usb`".into(),
+                    );
+                }
+                if let Some(p) = &s.path {
+                    check_template(&["channels", name, "serial", "path"], p, &mut err);
+                }
+            }
+            Channel::Tcp(c) => {
+                check_template(&["channels", name, "tcp", "host"], &c.host, &mut err);
+                check_template(&["channels", name, "tcp", "port"], &c.port, &mut err);
+            }
+        }
+    }
+    if let Some(l) = &t.launch {
+        for c in &l.command {
+            check_template(&["launch", "command"], c, &mut err);
+        }
+    }
+
+    let channels: Vec<&str> = t.channels.keys().map(String::as_str).collect();
+    for (name, op) in &t.operations {
+        let known = |c: &str| channels.contains(&c);
+        if let Some(c) = &op.channel {
+            if !known(c) {
+                err(
+                    &["operations", name, "channel"],
+                    format!("no channel named {c:?}; declared: {}", channels.join(", ")),
+                );
+            }
+        }
+        match &op.body {
+            OpBody::Steps(steps) => {
+                for (i, step) in steps.iter().enumerate() {
+                    let idx = i.to_string();
+                    match (&step.channel, &op.channel) {
+                        (Some(c), _) if !known(c) => err(
+                            &["operations", name, "steps", &idx, "channel"],
+                            format!("no channel named {c:?}; declared: {}", channels.join(", ")),
+                        ),
+                        (None, None) => err(
+                            &["operations", name, "steps", &idx],
+                            "this step names no channel and its operation has none".into(),
+                        ),
+                        _ => {}
+                    }
+                    if let Some(s) = &step.send {
+                        check_template(&["operations", name, "steps", &idx, "send"], s, &mut err);
+                    }
+                }
+            }
+            OpBody::Exec(e) => {
+                for c in &e.command {
+                    check_template(&["operations", name, "exec", "command"], c, &mut err);
+                }
+            }
+        }
+    }
+
+    let mut refs: Vec<(Vec<&str>, &str)> = Vec::new();
+    let l = &t.lifecycle;
+    for (key, op) in [
+        ("status", &l.status),
+        ("provision", &l.provision),
+        ("factory-reset", &l.factory_reset),
+    ] {
+        if let Some(op) = op {
+            refs.push((vec!["lifecycle", key], op));
+        }
+    }
+    if let Some(id) = &t.capabilities.device_identity {
+        refs.extend(
+            id.read
+                .iter()
+                .map(|op| (vec!["capabilities", "device-identity", "read"], op.as_str())),
+        );
+        if id.read.is_empty() {
+            err(
+                &["capabilities", "device-identity", "read"],
+                "list at least one operation that reads the identifier".into(),
+            );
+        }
+    }
+    if let Some(fr) = &t.capabilities.factory_reset {
+        refs.extend(fr.methods.iter().map(|op| {
+            (
+                vec!["capabilities", "factory-reset", "methods"],
+                op.as_str(),
+            )
+        }));
+        if fr.methods.is_empty() {
+            err(
+                &["capabilities", "factory-reset", "methods"],
+                "list at least one reset operation".into(),
+            );
+        }
+        if let Some(u) = &fr.user_data {
+            refs.push((
+                vec!["capabilities", "factory-reset", "user-data", "write"],
+                &u.write,
+            ));
+            refs.push((
+                vec!["capabilities", "factory-reset", "user-data", "read"],
+                &u.read,
+            ));
+        }
+    }
+    for (path, op) in refs {
+        if !t.operations.contains_key(op) {
+            err(
+                &path,
+                format!("no operation named {op:?} under `operations`"),
+            );
+        }
+    }
+    out
+}

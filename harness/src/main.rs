@@ -137,7 +137,7 @@ fn load_suites(names: &[String]) -> Result<Vec<config::Suite>, i32> {
                 errors.extend(plan::validate_suite(&s));
                 suites.push(s);
             }
-            Err(d) => errors.extend(d.into_iter()),
+            Err(d) => errors.extend(d),
         }
     }
     if errors.is_empty() {
@@ -202,7 +202,7 @@ fn check(files: &[PathBuf]) -> i32 {
                 }
                 errors.extend(problems);
             }
-            Err(d) => errors.extend(d.into_iter()),
+            Err(d) => errors.extend(d),
         }
     }
     if errors.is_empty() {

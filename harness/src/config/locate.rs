@@ -57,7 +57,7 @@ fn position(source: &str, path: &[&str]) -> (usize, usize) {
                 if ind > parent_indent || key_col as i64 > parent_indent {
                     if let Some(rest) = t.strip_prefix(seg) {
                         if rest.trim_start().starts_with(':') {
-                            hit = Some((i, key_col as i64, key_col as i64));
+                            hit = Some((i, key_col as i64, key_col as i64 + 1));
                             break;
                         }
                     }
@@ -68,19 +68,21 @@ fn position(source: &str, path: &[&str]) -> (usize, usize) {
             break;
         };
         found = (line + 1, key_indent as usize + 1);
-        // The block ends at the next line indented no deeper than this key.
+        // The block ends at the first content line indented less than its children, except a
+        // sequence written flush with its key (`checks:` then `- id: ...`).
         let end = lines
             .iter()
             .enumerate()
             .skip(line + 1)
             .find(|(_, l)| {
-                !l.trim().is_empty()
-                    && !l.trim_start().starts_with('#')
-                    && (indent(l) as i64) < child_indent.max(key_indent + 1)
-                    && !(indent(l) as i64 > key_indent)
+                let t = l.trim_start();
+                let ind = indent(l) as i64;
+                let is_content = !t.is_empty() && !t.starts_with('#');
+                let flush_item = ind == key_indent && t.starts_with("- ");
+                is_content && ind < child_indent && !flush_item
             })
             .map_or(lines.len(), |(i, _)| i);
-        // Inline `key: value` or `- key: value` also holds children on the same line.
+        // An inline `key: value` or `- key: value` holds its children on the same line.
         from = line;
         to = end.max(line + 1);
         parent_indent = key_indent;
@@ -103,5 +105,7 @@ mod tests {
         assert_eq!(position(src, &["checks", "1", "params"]), (10, 5));
         assert_eq!(position(src, &["checks", "1", "id"]), (9, 5));
         assert_eq!(position(src, &["ops", "nope"]), (2, 1));
+        let flush = "checks:\n- id: A\n  title: a\n- id: B\n  params: {}\nnext: 1\n";
+        assert_eq!(position(flush, &["checks", "1", "params"]), (5, 3));
     }
 }

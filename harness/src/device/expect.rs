@@ -97,9 +97,7 @@ impl Channel {
     /// Sends `bytes`. Output that arrived before the send is recorded and dropped first, so a
     /// stale line (a boot banner, an earlier answer) can never satisfy the next expect.
     pub fn send(&mut self, bytes: &[u8], transcript: &mut Transcript) -> Result<(), ExpectError> {
-        if let Err(closed) = self.fill(Instant::now(), transcript) {
-            return Err(closed);
-        }
+        self.fill(Instant::now(), transcript)?;
         self.pending.clear();
         transcript.record(&self.name, Direction::Tx, bytes);
         self.stream

@@ -175,7 +175,7 @@ impl Transcript {
             .iter()
             .map(|s| {
                 let quoted = escape(s, true);
-                quoted[1..quoted.len() - 1].as_bytes().to_vec()
+                quoted.as_bytes()[1..quoted.len() - 1].to_vec()
             })
             .collect();
         String::from_utf8(mask(out.as_bytes(), &secrets)).expect("escaped text is ASCII")

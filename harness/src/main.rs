@@ -45,10 +45,10 @@ enum Command {
     /// recorded at once in OUT/junit.xml, OUT/results.json and OUT/transcripts/<ID>.log.
     #[command(after_help = AFTER_HELP)]
     Run(RunArgs),
-    /// List checks with the requirements they cover.
+    /// List the checks of suites with the requirements each covers, and every check hilt knows.
     List {
-        /// Suites to list (names under testsuites/ or files); default: every check hilt knows.
-        #[arg(long = "suite", value_name = "NAME|FILE")]
+        /// Suites to list, by name (testsuites/NAME.yaml) or file; repeatable.
+        #[arg(long = "suite", value_name = "NAME|FILE", default_values_t = DEFAULT_SUITES.map(String::from))]
         suites: Vec<String>,
     },
     /// Validate target and suite files without touching a device.
@@ -96,6 +96,11 @@ struct RunArgs {
 const DEFAULT_SUITES: [&str; 1] = ["identity"];
 
 fn main() -> ExitCode {
+    // `hilt list | head` should end quietly, as other command-line tools do, not panic on EPIPE.
+    // Device channels are unaffected: std sends on sockets with MSG_NOSIGNAL, and a pty whose
+    // device died answers EIO, not SIGPIPE.
+    // SAFETY: resetting a signal disposition before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let code = match cli.command {
         None => run(cli.run),
@@ -156,17 +161,6 @@ fn report_config_errors(errors: &[config::Diagnostic]) -> i32 {
 }
 
 fn list(suite_names: &[String]) -> i32 {
-    if suite_names.is_empty() {
-        for def in checks::all() {
-            println!(
-                "{:<6} {:<60} needs {}",
-                def.id,
-                def.title,
-                def.needs.join(", ")
-            );
-        }
-        return exit::OK;
-    }
     let suites = match load_suites(suite_names) {
         Ok(s) => s,
         Err(code) => return code,
@@ -179,6 +173,15 @@ fn list(suite_names: &[String]) -> i32 {
                 println!("         covers {r}");
             }
         }
+    }
+    println!("checks hilt knows (a suite selects them):");
+    for def in checks::all() {
+        println!(
+            "  {:<6} {:<60} needs {}",
+            def.id,
+            def.title,
+            def.needs.join(", ")
+        );
     }
     exit::OK
 }

@@ -207,6 +207,8 @@ pub struct PowerExec {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Lifecycle {
+    /// Reports the firmware version (captures `version`); shown in every report's header.
+    pub version: Option<String>,
     pub status: Option<String>,
     pub provision: Option<String>,
     pub factory_reset: Option<String>,

@@ -30,6 +30,8 @@ pub struct Dut {
     transcript: Transcript,
     patterns: HashMap<String, Regex>,
     crash: Vec<Regex>,
+    /// `{port.NAME}` values: free loopback ports chosen once per unit, kept across power cycles.
+    ports: BTreeMap<String, u16>,
 }
 
 impl Dut {
@@ -44,6 +46,7 @@ impl Dut {
             .map(|p| p.display().to_string())
             .map_err(|e| DeviceError::Config(format!("cannot find the hilt executable: {e}")))?;
         Ok(Dut {
+            ports: allocate_ports(&target)?,
             transcript: Transcript::new(&target.secret_values()),
             target,
             unit: unit.to_string(),
@@ -314,6 +317,7 @@ impl Dut {
                 match ns {
                     "secret" => self.target.secrets.get(key).cloned(),
                     "ready" => self.launched.as_ref()?.ready.get(key).cloned(),
+                    "port" => self.ports.get(key).map(u16::to_string),
                     _ => None,
                 }
             }
@@ -333,6 +337,42 @@ impl Dut {
         let ch = self.channels.get_mut(channel)?;
         Some((ch, &mut self.transcript))
     }
+}
+
+/// A free TCP port on 127.0.0.1 for each `{port.NAME}` the launch command, its environment or a
+/// channel uses. The kernel picks it; it is released at once for the device to bind. Another
+/// process could take it in between, which would show as a launch ERROR, never as a verdict.
+fn allocate_ports(target: &Target) -> Result<BTreeMap<String, u16>, DeviceError> {
+    let mut templates: Vec<&config::Template> = Vec::new();
+    if let Some(l) = &target.launch {
+        templates.extend(&l.command);
+        templates.extend(l.env.values());
+    }
+    for ch in target.channels.values() {
+        match ch {
+            config::Channel::Serial(s) => templates.extend(&s.path),
+            config::Channel::Tcp(t) => templates.extend([&t.host, &t.port]),
+        }
+    }
+    let mut ports = BTreeMap::new();
+    for name in templates
+        .iter()
+        .flat_map(|t| t.placeholders())
+        .filter_map(|p| p.strip_prefix("port."))
+    {
+        if !ports.contains_key(name) {
+            let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+                .and_then(|l| l.local_addr())
+                .map_err(|e| {
+                    DeviceError::Config(format!(
+                        "cannot allocate a loopback port for {{port.{name}}}: {e}"
+                    ))
+                })?
+                .port();
+            ports.insert(name.to_string(), port);
+        }
+    }
+    Ok(ports)
 }
 
 fn bytes_regex(source: &str) -> Result<Regex, DeviceError> {

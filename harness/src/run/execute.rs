@@ -130,18 +130,26 @@ fn trial(p: &Planned, body: impl FnOnce() -> Result<(), Failed> + Send + 'static
         .with_ignored_flag(p.not_applicable.is_some())
 }
 
-/// Reads the device's identifier for the report header; failures are left to the checks to report.
+/// Reads the device's identifier and firmware version for the report header. Failures are left to
+/// the checks to report; what this exchange recorded belongs to no check.
 fn identify(session: &Arc<Mutex<Session>>) {
     let mut s = session.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(cap) = s.dut.target().capabilities.device_identity.clone() else {
-        return;
-    };
-    if let Some(op) = cap.read.first() {
-        if let Ok(id) = crate::checks::identity::read_id(&mut s.dut, op) {
-            s.writer.info_mut().device_id = Some(id);
-        }
+    let target = s.dut.target().clone();
+    if let Some(op) = target
+        .capabilities
+        .device_identity
+        .as_ref()
+        .and_then(|c| c.read.first())
+    {
+        s.writer.info_mut().device_id = crate::checks::identity::read_id(&mut s.dut, op).ok();
     }
-    // What the header lookup said belongs to no check.
+    if let Some(op) = &target.lifecycle.version {
+        s.writer.info_mut().firmware_version = s
+            .dut
+            .op_ok(op, &[])
+            .ok()
+            .and_then(|m| m.captures.get("version").cloned());
+    }
     let _ = s.dut.take_transcript();
 }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_junit_valid, hilt, out_dir, run};
+use common::{assert_junit_valid, hilt, out_dir, run, run_with};
 
 #[test]
 fn misspelled_key_in_a_target_file_is_a_located_configuration_error() {
@@ -79,19 +79,8 @@ fn a_filter_runs_only_the_matching_check() {
 
 #[test]
 fn a_device_that_stops_answering_gives_error_not_fail_and_the_run_finishes() {
-    let out = out_dir("muted");
-    let out_s = out.display().to_string();
-    // Three answers: the run header's identify and ID-01's two reads; then silence.
-    let (code, output) = hilt(
-        &["run", "--out", &out_s],
-        &[("REFDEV_FAULTS", "mute-after=3")],
-    );
-    let r = common::Run {
-        code,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        out,
-    };
+    // Four answers: the run header's identifier and version, ID-01's two reads; then silence.
+    let r = run_with("muted", &[("REFDEV_FAULTS", "mute-after=4")], &[]);
     assert_eq!(r.code, 3, "{}", r.explain());
     let verdicts = r.verdicts();
     assert_eq!(
@@ -114,13 +103,9 @@ fn a_device_that_stops_answering_gives_error_not_fail_and_the_run_finishes() {
 #[test]
 fn secrets_from_the_environment_never_reach_an_output_file() {
     let canary = "Canary-Secret-7f3e9a";
-    let out = out_dir("secret-canary");
-    let out_s = out.display().to_string();
-    let (code, output) = hilt(
-        &["run", "--out", &out_s],
-        &[("REFDEV_ADMIN_PASSWORD", canary)],
-    );
-    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&output.stderr));
+    let r = run_with("secret-canary", &[("REFDEV_ADMIN_PASSWORD", canary)], &[]);
+    assert_eq!(r.code, 0, "{}", r.explain());
+    let out = r.out.clone();
     let mut files = vec![];
     let mut dirs = vec![out.clone()];
     while let Some(d) = dirs.pop() {
@@ -148,7 +133,5 @@ fn secrets_from_the_environment_never_reach_an_output_file() {
             f.display()
         );
     }
-    for stream in [&output.stdout, &output.stderr] {
-        assert!(!String::from_utf8_lossy(stream).contains(canary));
-    }
+    assert!(!r.stdout.contains(canary) && !r.stderr.contains(canary));
 }

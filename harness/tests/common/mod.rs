@@ -87,11 +87,16 @@ pub fn hilt(args: &[&str], env: &[(&str, &str)]) -> (i32, Output) {
 
 /// `hilt run --out <fresh dir> ARGS` with the given flaws switched on in the reference device.
 pub fn run(name: &str, flaws: &str, args: &[&str]) -> Run {
+    run_with(name, &[("REFDEV_FLAWS", flaws)], args)
+}
+
+/// `hilt run --out <fresh dir> ARGS` with `env` set.
+pub fn run_with(name: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
     let out = out_dir(name);
     let out_s = out.display().to_string();
     let mut all = vec!["run", "--out", &out_s];
     all.extend_from_slice(args);
-    let (code, output) = hilt(&all, &[("REFDEV_FLAWS", flaws)]);
+    let (code, output) = hilt(&all, env);
     Run {
         code,
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

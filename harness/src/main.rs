@@ -14,6 +14,7 @@ Exit codes:
   1  at least one check FAILed (the device does not conform)
   2  usage or configuration error (a bad target or suite file, a bad option)
   3  at least one ERROR and no FAIL (the harness could not decide: device unreachable, timeout)
+  130, 143  stopped by SIGINT or SIGTERM: devices powered off, results list the checks not run
 
 Examples:
   hilt                                       run the default suites on the built-in reference device
@@ -113,6 +114,10 @@ fn main() -> ExitCode {
 }
 
 fn run(args: RunArgs) -> i32 {
+    if let Err(e) = hilt::interrupt::install() {
+        eprintln!("hilt: cannot install signal handlers: {e}");
+        return exit::USAGE;
+    }
     let target = match config::load_target(&args.target) {
         Ok(t) => t,
         Err(d) => return report_config_errors(&d.0),

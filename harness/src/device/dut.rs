@@ -10,6 +10,7 @@ use regex::bytes::Regex;
 use super::error::DeviceError;
 use super::expect::Channel;
 use super::launch::{LaunchSpec, Launched};
+use super::lock::{self, DeviceLock};
 use super::transcript::Transcript;
 use crate::config::{self, Target};
 use crate::transport::{serial, tcp};
@@ -32,6 +33,8 @@ pub struct Dut {
     crash: Vec<Regex>,
     /// `{port.NAME}` values: free loopback ports chosen once per unit, kept across power cycles.
     ports: BTreeMap<String, u16>,
+    /// Claims on the device, so no other run uses it at the same time.
+    locks: Vec<DeviceLock>,
 }
 
 impl Dut {
@@ -46,6 +49,7 @@ impl Dut {
             .map(|p| p.display().to_string())
             .map_err(|e| DeviceError::Config(format!("cannot find the hilt executable: {e}")))?;
         Ok(Dut {
+            locks: Vec::new(),
             ports: allocate_ports(&target)?,
             transcript: Transcript::new(&target.secret_values()),
             target,
@@ -105,10 +109,50 @@ impl Dut {
     pub fn second_unit(&self, unit: &str) -> Option<Result<Dut, DeviceError>> {
         self.target.launch.as_ref()?;
         let dir = self.state_dir.with_file_name(unit);
-        Some(Dut::new(self.target.clone(), unit, &dir).map(|mut d| {
+        Some(Dut::new(self.target.clone(), unit, &dir).and_then(|mut d| {
             d.hilt_exe = self.hilt_exe.clone();
-            d
+            d.claim()?;
+            Ok(d)
         }))
+    }
+
+    /// Claims the device for this run: a launched unit by its state directory, a bench device by
+    /// each channel's port or endpoint. Fails at once, naming the holder, if another run has it.
+    pub fn claim(&mut self) -> Result<(), DeviceError> {
+        let resources = if self.target.launch.is_some() {
+            vec![lock::unit_resource(&self.state_dir)]
+        } else {
+            let lookup = |p: &str| self.builtin_placeholder(p);
+            let render =
+                |t: &config::Template| t.render(&lookup).unwrap_or_else(|_| t.raw().to_string());
+            self.target
+                .channels
+                .values()
+                .map(|ch| match ch {
+                    config::Channel::Serial(s) => match (&s.path, &s.usb) {
+                        (Some(p), _) => format!("serial:{}", render(p)),
+                        (None, Some(u)) => format!(
+                            "usb:{:04x}:{:04x}:{}",
+                            u.vid,
+                            u.pid,
+                            u.serial.as_deref().unwrap_or("*")
+                        ),
+                        (None, None) => "serial:?".to_string(),
+                    },
+                    config::Channel::Tcp(t) => {
+                        format!("tcp:{}:{}", render(&t.host), render(&t.port))
+                    }
+                })
+                .collect()
+        };
+        for resource in resources {
+            let claimed = lock::acquire(&resource).map_err(DeviceError::Busy)?;
+            if let Some(note) = &claimed.took_over {
+                eprintln!("hilt: note: {note}");
+            }
+            self.locks.push(claimed);
+        }
+        Ok(())
     }
 
     /// Makes sure a launched device is running (starting it if not, or if it died).
@@ -282,6 +326,15 @@ impl Dut {
             self.channels.insert(name.to_string(), channel);
         }
         Ok(self.channels.get_mut(name).expect("inserted above"))
+    }
+
+    /// Ends the session with the device: closes channels and powers off a launched device.
+    pub fn release(&mut self) {
+        self.channels.clear();
+        if let Some(mut l) = self.launched.take() {
+            l.drain_output(&mut self.transcript);
+            let _ = l.kill();
+        }
     }
 
     /// Closes every channel; the next operation opens them again (e.g. after a reboot).

@@ -19,6 +19,8 @@ pub enum DeviceError {
     Config(String),
     /// Power control failed.
     Power(String),
+    /// Another run holds the device.
+    Busy(String),
     /// A lifecycle operation ended with an outcome that prevents reaching the state a check needs.
     Lifecycle(String),
 }
@@ -50,6 +52,7 @@ impl std::fmt::Display for DeviceError {
             }
             DeviceError::Config(m) => write!(f, "target file: {m}"),
             DeviceError::Power(m) => write!(f, "power control: {m}"),
+            DeviceError::Busy(m) => write!(f, "{m}"),
             DeviceError::Lifecycle(m) => write!(f, "device state: {m}"),
         }
     }

@@ -18,6 +18,12 @@ pub const WINDOW: usize = 64 * 1024;
 /// How much of the window's end an error message quotes.
 const TAIL: usize = 200;
 
+/// Why reading stopped.
+enum Stop {
+    Closed(String),
+    Interrupted,
+}
+
 /// An open channel and the bytes it has received that no pattern has consumed yet.
 pub struct Channel {
     name: String,
@@ -51,6 +57,8 @@ pub enum ExpectError {
     Write {
         reason: String,
     },
+    /// hilt was asked to stop while waiting.
+    Interrupted,
 }
 
 impl std::fmt::Display for ExpectError {
@@ -73,6 +81,7 @@ impl std::fmt::Display for ExpectError {
                 write!(f, "channel closed ({reason}); last output: {tail}")
             }
             ExpectError::Write { reason } => write!(f, "cannot send: {reason}"),
+            ExpectError::Interrupted => write!(f, "interrupted: hilt was asked to stop"),
         }
     }
 }
@@ -139,7 +148,8 @@ impl Channel {
             }
             match self.read_once(deadline, transcript) {
                 Ok(_) => {}
-                Err(reason) => {
+                Err(Stop::Interrupted) => return Err(ExpectError::Interrupted),
+                Err(Stop::Closed(reason)) => {
                     // Output that came with the hang-up may still hold the crash banner or answer.
                     if let Some(p) = crash.iter().find(|p| p.is_match(&self.pending)) {
                         return Err(ExpectError::Crash {
@@ -165,7 +175,8 @@ impl Channel {
             match self.read_once(deadline, transcript) {
                 Ok(true) => continue,
                 Ok(false) => return Ok(()),
-                Err(reason) => {
+                Err(Stop::Interrupted) => return Err(ExpectError::Interrupted),
+                Err(Stop::Closed(reason)) => {
                     return Err(ExpectError::Closed {
                         reason,
                         tail: self.tail(),
@@ -176,11 +187,7 @@ impl Channel {
     }
 
     /// One bounded read into the window. Ok(true) if bytes arrived, Ok(false) on deadline.
-    fn read_once(
-        &mut self,
-        deadline: Instant,
-        transcript: &mut Transcript,
-    ) -> Result<bool, String> {
+    fn read_once(&mut self, deadline: Instant, transcript: &mut Transcript) -> Result<bool, Stop> {
         let mut buf = [0u8; 4096];
         match self.stream.read_until(&mut buf, deadline) {
             ReadOutcome::Data(0) => Ok(true),
@@ -196,7 +203,8 @@ impl Channel {
                 Ok(true)
             }
             ReadOutcome::TimedOut => Ok(false),
-            ReadOutcome::Closed(reason) => Err(reason),
+            ReadOutcome::Closed(reason) => Err(Stop::Closed(reason)),
+            ReadOutcome::Interrupted => Err(Stop::Interrupted),
         }
     }
 

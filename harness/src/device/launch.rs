@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 
 use super::transcript::{escape, Direction, Transcript};
+use crate::interrupt::{self, Wait};
 
 /// A fully rendered launch: what to run and how to know it is ready.
 pub struct LaunchSpec {
@@ -47,11 +48,13 @@ pub enum LaunchError {
     Exited { status: String, output: String },
     NotReady { waited: Duration, output: String },
     Crashed { pattern: String, output: String },
+    Interrupted,
 }
 
 impl std::fmt::Display for LaunchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            LaunchError::Interrupted => write!(f, "interrupted while the device was starting"),
             LaunchError::Spawn(e) => write!(f, "cannot start device: {e}"),
             LaunchError::Exited { status, output } => {
                 write!(
@@ -134,22 +137,23 @@ impl Launched {
         let mut seen = Vec::<u8>::new();
         let mut line = Vec::<u8>::new();
         loop {
-            let chunk = match self
-                .output
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
+            let chunk = match interrupt::recv_until(&self.output, deadline) {
                 Ok((stream, chunk)) => {
                     transcript.record(&format!("{}.{stream}", self.label), Direction::Rx, &chunk);
                     chunk
                 }
-                Err(RecvTimeoutError::Timeout) => {
+                Err(Wait::Interrupted) => {
+                    let _ = self.kill();
+                    return Err(LaunchError::Interrupted);
+                }
+                Err(Wait::TimedOut) => {
                     let _ = self.kill();
                     return Err(LaunchError::NotReady {
                         waited: start.elapsed(),
                         output: tail(&seen),
                     });
                 }
-                Err(RecvTimeoutError::Disconnected) => {
+                Err(Wait::Disconnected) => {
                     let status = self
                         .child
                         .wait()

@@ -6,6 +6,7 @@ pub mod error;
 pub mod expect;
 pub mod launch;
 pub mod lifecycle;
+pub mod lock;
 pub mod operation;
 pub mod transcript;
 

@@ -161,20 +161,25 @@ pub fn run_command(
         let status = child.wait();
         let _ = tx.send((status, out, err));
     });
-    match rx.recv_timeout(timeout) {
+    match crate::interrupt::recv_until(&rx, Instant::now() + timeout) {
         Ok((status, out, err)) => {
             transcript.record(&format!("{label}.exec"), Direction::Rx, &out);
             transcript.record(&format!("{label}.exec"), Direction::Rx, &err);
             let status = status.map_err(|e| e.to_string())?;
             Ok(status.code().unwrap_or(-1))
         }
-        Err(_) => {
+        Err(wait) => {
             // SAFETY: plain kill(2) of the child we started.
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            Err(format!(
-                "{program} did not finish within {:.1}s and was killed",
-                timeout.as_secs_f64()
-            ))
+            Err(match wait {
+                crate::interrupt::Wait::Interrupted => {
+                    format!("{program} was killed: hilt was asked to stop")
+                }
+                _ => format!(
+                    "{program} did not finish within {:.1}s and was killed",
+                    timeout.as_secs_f64()
+                ),
+            })
         }
     }
 }

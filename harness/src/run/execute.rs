@@ -13,8 +13,9 @@ use super::summary;
 use crate::checks::{Conclusion, Context, Params};
 use crate::config::{Suite, Target};
 use crate::device::{DeviceError, Dut};
+use crate::interrupt;
 use crate::report::verdict::{CheckResult, RunInfo, Verdict};
-use crate::report::ResultsWriter;
+use crate::report::{NotRun, ResultsWriter};
 
 pub struct RunOptions {
     pub out_dir: PathBuf,
@@ -27,6 +28,8 @@ pub struct RunOptions {
 struct Session {
     dut: Dut,
     writer: ResultsWriter,
+    /// Checks a stop (SIGINT, SIGTERM) kept from running or from finishing.
+    not_run: Vec<NotRun>,
 }
 
 /// Runs `planned` against `target` and returns the process exit code.
@@ -47,6 +50,18 @@ pub fn run(target: Target, suites: &[Suite], planned: Vec<Planned>, opts: &RunOp
 
     let target = Arc::new(target);
     let devices = opts.out_dir.join("devices");
+    let mut dut = match Dut::new(target.clone(), "unit-a", &devices.join("unit-a")) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("hilt: {e}");
+            return exit::USAGE;
+        }
+    };
+    // Before anything is written: a second run on the same device must not touch its results.
+    if let Err(e) = dut.claim() {
+        eprintln!("hilt: {e}");
+        return exit::ERROR;
+    }
     // A launched reference device starts as a new unit each run: its flash lives here.
     if target.launch.is_some() {
         let _ = std::fs::remove_dir_all(&devices);
@@ -70,14 +85,11 @@ pub fn run(target: Target, suites: &[Suite], planned: Vec<Planned>, opts: &RunOp
             return exit::USAGE;
         }
     };
-    let dut = match Dut::new(target.clone(), "unit-a", &devices.join("unit-a")) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("hilt: {e}");
-            return exit::USAGE;
-        }
-    };
-    let session = Arc::new(Mutex::new(Session { dut, writer }));
+    let session = Arc::new(Mutex::new(Session {
+        dut,
+        writer,
+        not_run: Vec::new(),
+    }));
     identify(&session);
 
     let trials = selected
@@ -105,10 +117,23 @@ pub fn run(target: Target, suites: &[Suite], planned: Vec<Planned>, opts: &RunOp
     let _ = libtest_mimic::run(&args, trials);
 
     let mut session = session.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = session.writer.finish(&[]) {
+    // Power off launched devices and close every channel before the results are final.
+    session.dut.release();
+    let not_run = std::mem::take(&mut session.not_run);
+    if let Err(e) = session.writer.finish(&not_run) {
         eprintln!("hilt: cannot write final results: {e}");
     }
-    summary::print(&session.writer, &opts.out_dir)
+    let code = summary::print(&session.writer, &opts.out_dir);
+    match interrupt::requested() {
+        Some(signal) => {
+            println!(
+                "hilt: stopped by signal {signal}; {} check(s) not run",
+                not_run.len()
+            );
+            128 + signal
+        }
+        None => code,
+    }
 }
 
 fn selected(p: &Planned, opts: &RunOptions) -> bool {
@@ -157,6 +182,13 @@ fn run_one(session: &Arc<Mutex<Session>>, p: &Planned) -> Result<(), Failed> {
     let started_at = SystemTime::now();
     let start = Instant::now();
     let mut s = session.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(signal) = interrupt::requested() {
+        return Err(not_run(
+            &mut s,
+            p,
+            format!("the run was stopped by signal {signal} before it started"),
+        ));
+    }
     let params = Params::new(p.def.params, &p.params);
     let mut ctx = Context {
         dut: &mut s.dut,
@@ -173,6 +205,15 @@ fn run_one(session: &Arc<Mutex<Session>>, p: &Planned) -> Result<(), Failed> {
         Ok(c) => c,
         Err((e, in_setup)) => conclusion_from_error(&e, in_setup),
     };
+    // A check cut off by a stop has no verdict: its ERROR would be the stop's, not the device's.
+    if let (Some(signal), Verdict::Error) = (interrupt::requested(), conclusion.verdict) {
+        let _ = s.dut.take_transcript();
+        return Err(not_run(
+            &mut s,
+            p,
+            format!("the run was stopped by signal {signal} while it ran"),
+        ));
+    }
     drop(s);
     let verdict = conclusion.verdict;
     let message = conclusion.message.clone();
@@ -181,6 +222,18 @@ fn run_one(session: &Arc<Mutex<Session>>, p: &Planned) -> Result<(), Failed> {
         Verdict::Pass | Verdict::NotApplicable => Ok(()),
         v => Err(format!("{v}: {message}").into()),
     }
+}
+
+fn not_run(s: &mut Session, p: &Planned, reason: String) -> Failed {
+    let failed = Failed::from(format!("NOT RUN: {reason}"));
+    s.not_run.push(NotRun {
+        id: p.def.id.to_string(),
+        title: p.title.clone(),
+        capability: p.capability.clone(),
+        requirements: p.requirements.clone(),
+        reason,
+    });
+    failed
 }
 
 /// A device error is ERROR (the harness could not decide), unless the device printed a crash.

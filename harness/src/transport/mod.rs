@@ -30,6 +30,8 @@ pub enum ReadOutcome {
     TimedOut,
     /// The far end closed or vanished (EOF, hang-up, EIO on a pty whose device died).
     Closed(String),
+    /// hilt was asked to stop (SIGINT, SIGTERM).
+    Interrupted,
 }
 
 impl Stream {
@@ -49,8 +51,9 @@ impl Stream {
     /// Reads whatever is available, waiting at most until `deadline`.
     pub fn read_until(&mut self, buf: &mut [u8], deadline: Instant) -> ReadOutcome {
         match wait_readable(self.inner.as_raw_fd(), deadline) {
-            Ok(false) => return ReadOutcome::TimedOut,
-            Ok(true) => {}
+            Ok(Ready::TimedOut) => return ReadOutcome::TimedOut,
+            Ok(Ready::Interrupted) => return ReadOutcome::Interrupted,
+            Ok(Ready::Readable) => {}
             Err(e) => return ReadOutcome::Closed(format!("poll failed: {e}")),
         }
         match self.inner.read(buf) {
@@ -68,34 +71,59 @@ impl Stream {
     }
 }
 
-/// Waits until `fd` is readable (or hung up: the next read reports it) or the deadline passes.
-fn wait_readable(fd: RawFd, deadline: Instant) -> io::Result<bool> {
+enum Ready {
+    Readable,
+    TimedOut,
+    Interrupted,
+}
+
+/// Waits until `fd` is readable (or hung up: the next read reports it), the deadline passes, or a
+/// stop is requested.
+fn wait_readable(fd: RawFd, deadline: Instant) -> io::Result<Ready> {
+    if crate::interrupt::requested().is_some() {
+        return Ok(Ready::Interrupted);
+    }
+    let wake = crate::interrupt::wake_fd().unwrap_or(-1);
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         // Round up so a sub-millisecond remainder still waits instead of spinning.
         let ms = remaining.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, count 1.
-        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
+        // poll(2) ignores entries with a negative fd: no wake pipe before `interrupt::install`.
+        let mut pfds = [
+            libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: wake,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid pollfds.
+        let rc = unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };
         if rc < 0 {
             let err = io::Error::last_os_error();
             if err.kind() == io::ErrorKind::Interrupted {
+                if crate::interrupt::requested().is_some() {
+                    return Ok(Ready::Interrupted);
+                }
                 continue;
             }
             return Err(err);
         }
+        if pfds[1].revents != 0 {
+            return Ok(Ready::Interrupted);
+        }
         if rc > 0 {
-            if pfd.revents & libc::POLLNVAL != 0 {
+            if pfds[0].revents & libc::POLLNVAL != 0 {
                 return Err(io::Error::other("descriptor is not open"));
             }
-            return Ok(true);
+            return Ok(Ready::Readable);
         }
         if Instant::now() >= deadline {
-            return Ok(false);
+            return Ok(Ready::TimedOut);
         }
     }
 }

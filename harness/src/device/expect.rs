@@ -15,6 +15,8 @@ use crate::transport::{ReadOutcome, Stream};
 
 /// The most unconsumed bytes kept for matching. Output beyond it slides the window forward.
 pub const WINDOW: usize = 64 * 1024;
+/// A wait longer than this prints what it is waiting for, so a person at the bench knows.
+const PROGRESS_AFTER: Duration = Duration::from_secs(2);
 /// How much of the window's end an error message quotes.
 const TAIL: usize = 200;
 
@@ -126,17 +128,13 @@ impl Channel {
         transcript: &mut Transcript,
     ) -> Result<Matched, ExpectError> {
         let start = Instant::now();
+        let mut announce_at = Some(start + PROGRESS_AFTER).filter(|t| *t < deadline);
         loop {
-            if let Some(p) = crash.iter().find(|p| p.is_match(&self.pending)) {
-                return Err(ExpectError::Crash {
-                    pattern: p.as_str().to_string(),
-                    tail: self.tail(),
-                });
+            if let Some(done) = self.settle(alternatives, crash) {
+                return done;
             }
-            if let Some(m) = self.try_match(alternatives) {
-                return Ok(m);
-            }
-            if Instant::now() >= deadline {
+            let now = Instant::now();
+            if now >= deadline {
                 return Err(ExpectError::Timeout {
                     waited: start.elapsed(),
                     expected: alternatives
@@ -146,27 +144,45 @@ impl Channel {
                     tail: self.tail(),
                 });
             }
-            match self.read_once(deadline, transcript) {
+            if announce_at.is_some_and(|t| now >= t) {
+                announce_at = None;
+                let what: Vec<&str> = alternatives.iter().map(|(_, p)| p.as_str()).collect();
+                eprintln!(
+                    "hilt: still waiting on {} for {} ({:.1}s left)",
+                    self.name,
+                    what.join(" | "),
+                    (deadline - now).as_secs_f64()
+                );
+            }
+            match self.read_once(announce_at.unwrap_or(deadline).min(deadline), transcript) {
                 Ok(_) => {}
                 Err(Stop::Interrupted) => return Err(ExpectError::Interrupted),
                 Err(Stop::Closed(reason)) => {
                     // Output that came with the hang-up may still hold the crash banner or answer.
-                    if let Some(p) = crash.iter().find(|p| p.is_match(&self.pending)) {
-                        return Err(ExpectError::Crash {
-                            pattern: p.as_str().to_string(),
+                    return self.settle(alternatives, crash).unwrap_or_else(|| {
+                        Err(ExpectError::Closed {
+                            reason,
                             tail: self.tail(),
-                        });
-                    }
-                    if let Some(m) = self.try_match(alternatives) {
-                        return Ok(m);
-                    }
-                    return Err(ExpectError::Closed {
-                        reason,
-                        tail: self.tail(),
+                        })
                     });
                 }
             }
         }
+    }
+
+    /// What the window already decides: a crash (checked first), a match, or nothing yet.
+    fn settle(
+        &mut self,
+        alternatives: &[(&str, &Regex)],
+        crash: &[Regex],
+    ) -> Option<Result<Matched, ExpectError>> {
+        if let Some(p) = crash.iter().find(|p| p.is_match(&self.pending)) {
+            return Some(Err(ExpectError::Crash {
+                pattern: p.as_str().to_string(),
+                tail: self.tail(),
+            }));
+        }
+        self.try_match(alternatives).map(Ok)
     }
 
     /// Reads everything available until `deadline` without matching; used to record stray output.

@@ -94,7 +94,7 @@ struct RunArgs {
 }
 
 /// The suites `hilt run` uses when none is named.
-const DEFAULT_SUITES: [&str; 1] = ["identity"];
+const DEFAULT_SUITES: [&str; 2] = ["identity", "access-lockout"];
 
 fn main() -> ExitCode {
     // `hilt list | head` should end quietly, as other command-line tools do, not panic on EPIPE.

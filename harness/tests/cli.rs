@@ -80,7 +80,11 @@ fn a_filter_runs_only_the_matching_check() {
 #[test]
 fn a_device_that_stops_answering_gives_error_not_fail_and_the_run_finishes() {
     // Four answers: the run header's identifier and version, ID-01's two reads; then silence.
-    let r = run_with("muted", &[("REFDEV_FAULTS", "mute-after=4")], &[]);
+    let r = run_with(
+        "muted",
+        &[("REFDEV_FAULTS", "mute-after=4")],
+        &["--suite", "identity"],
+    );
     assert_eq!(r.code, 3, "{}", r.explain());
     let verdicts = r.verdicts();
     assert_eq!(

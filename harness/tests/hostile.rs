@@ -27,7 +27,13 @@ fn run_hostile(fault: &str) -> Outcome {
     let out = out_dir(&format!("hostile-{}", fault.replace([':', '='], "-")));
     let child = Command::new(env!("CARGO_BIN_EXE_hilt"))
         .current_dir(repo_root())
-        .args(["run", "--out", &out.display().to_string()])
+        .args([
+            "run",
+            "--suite",
+            "identity",
+            "--out",
+            &out.display().to_string(),
+        ])
         .env("REFDEV_FAULTS", fault)
         .env_remove("REFDEV_FLAWS")
         .stdout(Stdio::null())

@@ -15,7 +15,13 @@ use common::{assert_junit_valid, out_dir, repo_root};
 fn start_slow_run(out: &Path) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hilt"))
         .current_dir(repo_root())
-        .args(["run", "--out", &out.display().to_string()])
+        .args([
+            "run",
+            "--suite",
+            "identity",
+            "--out",
+            &out.display().to_string(),
+        ])
         .env("REFDEV_FAULTS", "mute-after=4")
         .env_remove("REFDEV_FLAWS")
         .stdout(Stdio::piped())

@@ -6,6 +6,7 @@
 //! never FAIL or PASS — except a crash banner, which is the device's own failure.
 
 pub mod identity;
+pub mod lockout;
 mod params;
 
 use crate::config::Target;
@@ -80,7 +81,10 @@ pub struct CheckDef {
 
 /// Every check hilt knows, in catalog order.
 pub fn all() -> Vec<&'static CheckDef> {
-    identity::CHECKS.iter().collect()
+    identity::CHECKS
+        .iter()
+        .chain(lockout::CHECKS.iter())
+        .collect()
 }
 
 pub fn find(id: &str) -> Option<&'static CheckDef> {
@@ -88,7 +92,7 @@ pub fn find(id: &str) -> Option<&'static CheckDef> {
 }
 
 /// The capability names suites and target files use.
-pub const CAPABILITIES: &[&str] = &["device-identity", "factory-reset"];
+pub const CAPABILITIES: &[&str] = &["device-identity", "factory-reset", "access-lockout"];
 
 /// Whether `capability` is a name hilt knows.
 pub fn declares_known(capability: &str) -> Option<()> {
@@ -101,6 +105,7 @@ pub fn declares(target: &Target, capability: &str) -> Option<bool> {
     match capability {
         "device-identity" => Some(caps.device_identity.is_some()),
         "factory-reset" => Some(caps.factory_reset.is_some()),
+        "access-lockout" => Some(caps.access_lockout.is_some()),
         _ => None,
     }
 }

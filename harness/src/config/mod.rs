@@ -18,9 +18,9 @@ pub use diagnostics::{Diagnostic, Diagnostics};
 pub use locate::locate;
 pub use suite::{ParamValue, Suite, SuiteCheck};
 pub use target::{
-    Capabilities, Channel, ExecOp, Expect, FactoryResetCap, IdentityCap, Launch, Lifecycle, OpBody,
-    Operation, Power, PowerExec, SerialChannel, Step, Target, TcpChannel, Timeouts, UsbMatch,
-    UserDataOps,
+    AccessLockoutCap, Capabilities, Channel, ExecOp, Expect, FactoryResetCap, IdentityCap, Launch,
+    Lifecycle, OpBody, Operation, Power, PowerExec, SerialChannel, Step, Target, TcpChannel,
+    Timeouts, UsbMatch, UserDataOps,
 };
 pub use values::{Pattern, Template};
 

@@ -221,6 +221,27 @@ pub struct Lifecycle {
 pub struct Capabilities {
     pub device_identity: Option<IdentityCap>,
     pub factory_reset: Option<FactoryResetCap>,
+    pub access_lockout: Option<AccessLockoutCap>,
+}
+
+/// Brute-force prevention as declared (TS 103 701 IXIT "Brute Force Prevention").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AccessLockoutCap {
+    /// Failed logins after which the device locks.
+    pub threshold: u32,
+    /// How long a lockout lasts.
+    #[serde(deserialize_with = "span")]
+    pub duration: Duration,
+    /// The secret holding the valid credential.
+    pub credential: String,
+    /// Login operations, one per interface; each takes `{arg.password}` and has the outcomes
+    /// `ok`, `denied` and `locked`.
+    pub login: Vec<String>,
+    /// Ends the session's login (outcome `ok`).
+    pub logout: String,
+    /// Changes the password: `{arg.current}`, `{arg.new}`; outcomes `ok` or `denied`.
+    pub change_password: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

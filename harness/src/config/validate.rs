@@ -157,6 +157,27 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
             ));
         }
     }
+    if let Some(la) = &t.capabilities.access_lockout {
+        let at = |k| vec!["capabilities", "access-lockout", k];
+        refs.extend(la.login.iter().map(|op| (at("login"), op.as_str())));
+        refs.push((at("logout"), &la.logout));
+        refs.push((at("change-password"), &la.change_password));
+        if la.login.is_empty() {
+            err(&at("login"), "list at least one login operation".into());
+        }
+        if la.threshold == 0 {
+            err(
+                &at("threshold"),
+                "expected the number of failed logins that locks (at least 1)".into(),
+            );
+        }
+        if !t.secrets.contains_key(&la.credential) {
+            err(
+                &at("credential"),
+                format!("no secret named {:?} under `secrets`", la.credential),
+            );
+        }
+    }
     for (path, op) in refs {
         if !t.operations.contains_key(op) {
             err(

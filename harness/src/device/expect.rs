@@ -147,10 +147,14 @@ impl Channel {
             if announce_at.is_some_and(|t| now >= t) {
                 announce_at = None;
                 let what: Vec<&str> = alternatives.iter().map(|(_, p)| p.as_str()).collect();
+                let what = if what.is_empty() {
+                    "a declared wait to pass".to_string()
+                } else {
+                    what.join(" | ")
+                };
                 eprintln!(
-                    "hilt: still waiting on {} for {} ({:.1}s left)",
+                    "hilt: still waiting on {} for {what} ({:.1}s left)",
                     self.name,
-                    what.join(" | "),
                     (deadline - now).as_secs_f64()
                 );
             }

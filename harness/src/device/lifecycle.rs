@@ -4,8 +4,13 @@
 //! it did in the check's transcript. Because every check starts from a known state, one check's
 //! leftovers (user data, a changed password) never decide another's verdict.
 
+use std::time::{Duration, Instant};
+
 use super::dut::Dut;
 use super::error::DeviceError;
+
+/// Added to a lockout's reported remaining time: the device rounds, and clocks differ.
+const LOCKOUT_MARGIN: Duration = Duration::from_millis(500);
 
 /// The device states a check can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +49,7 @@ impl Dut {
         self.note(format!("bringing device to state {}", state.as_str()));
         if self.reported_state()? != "uninitialized" {
             let reset = self.lifecycle_op("factory-reset", |l| l.factory_reset.clone())?;
-            self.op_ok(&reset, &[])?;
+            self.op_after_lockout(&reset)?;
             self.expect_state("uninitialized", "after factory reset")?;
         }
         if state == State::Initialized {
@@ -53,6 +58,30 @@ impl Dut {
             self.expect_state("initialized", "after provisioning")?;
         }
         Ok(())
+    }
+
+    /// Performs `op`; if the device answers `locked` (a lockout left by a previous check), waits
+    /// out the time it reports, watching the device, and tries once more.
+    fn op_after_lockout(&mut self, op: &str) -> Result<(), DeviceError> {
+        let first = self.op(op, &[])?;
+        if first.outcome == "locked" {
+            let secs: u64 = first
+                .captures
+                .get("remaining")
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(1);
+            self.note(format!(
+                "device is locked out for {secs} s more; waiting it out before {op}"
+            ));
+            let channel = self.op_channel(op)?;
+            self.wait_watching(
+                &channel,
+                Instant::now() + Duration::from_secs(secs) + LOCKOUT_MARGIN,
+            )?;
+        } else if first.outcome == "ok" {
+            return Ok(());
+        }
+        self.op_ok(op, &[]).map(|_| ())
     }
 
     fn expect_state(&mut self, want: &str, when: &str) -> Result<(), DeviceError> {

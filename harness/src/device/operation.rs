@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::dut::Dut;
 use super::error::DeviceError;
-use super::expect::Matched;
+use super::expect::{ExpectError, Matched};
 use super::transcript::{Direction, Transcript};
 use crate::config::OpBody;
 
@@ -97,6 +97,38 @@ impl Dut {
         }
         self.drain_launch_output();
         Ok(result)
+    }
+
+    /// The channel operation `name` starts on.
+    pub fn op_channel(&self, name: &str) -> Result<String, DeviceError> {
+        let op = self.target().operations.get(name).ok_or_else(|| {
+            DeviceError::Config(format!("the target file declares no operation {name}"))
+        })?;
+        let first_step = match &op.body {
+            OpBody::Steps(steps) => steps.first().and_then(|s| s.channel.clone()),
+            OpBody::Exec(_) => None,
+        };
+        first_step
+            .or_else(|| op.channel.clone())
+            .ok_or_else(|| DeviceError::Config(format!("operation {name} names no channel")))
+    }
+
+    /// Waits until `deadline` while watching `channel`: output is recorded, and a crash banner or
+    /// the channel closing ends the wait at once as an error. For declared waiting times (a
+    /// lockout window) that the device gives no event for.
+    pub fn wait_watching(&mut self, channel: &str, deadline: Instant) -> Result<(), DeviceError> {
+        self.channel(channel)?;
+        let crash = self.crash_patterns();
+        let (ch, transcript) = self.split_for_expect(channel).expect("opened above");
+        match ch.expect(&[], &crash, deadline, transcript) {
+            // With nothing to match, reaching the deadline is the wait succeeding.
+            Ok(_) | Err(ExpectError::Timeout { .. }) => Ok(()),
+            Err(error) => Err(DeviceError::Expect {
+                operation: format!("waiting on {channel}"),
+                step: 0,
+                error,
+            }),
+        }
     }
 
     /// Performs `name` and requires the outcome `ok`; any other outcome is a lifecycle error.

@@ -59,6 +59,15 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Check a results directory against its evidence manifest.
+    ///
+    /// Recomputes the SHA-256 of every file listed in DIR/manifest.json and reports files that
+    /// changed, went missing, or were added. Exit code 0 if everything matches, 1 if anything
+    /// differs, 2 if the manifest is missing or unreadable.
+    Verify {
+        #[arg(value_name = "DIR", default_value = "results")]
+        dir: PathBuf,
+    },
     /// Start the built-in reference device (host build): a console on a pseudo-terminal and a
     /// management port on 127.0.0.1. Flaws are switched on with REFDEV_FLAWS=name,name.
     ReferenceDevice {
@@ -108,6 +117,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run(args),
         Some(Command::List { suites }) => list(&suites),
         Some(Command::Check { files }) => check(&files),
+        Some(Command::Verify { dir }) => verify(&dir),
         Some(Command::ReferenceDevice { args }) => refdev_host::run(args),
     };
     ExitCode::from(code.clamp(0, 255) as u8)
@@ -217,5 +227,29 @@ fn check(files: &[PathBuf]) -> i32 {
         exit::OK
     } else {
         report_config_errors(&errors)
+    }
+}
+
+fn verify(dir: &std::path::Path) -> i32 {
+    match hilt::report::manifest::verify(dir) {
+        Err(e) => {
+            eprintln!("hilt: {e}");
+            exit::USAGE
+        }
+        Ok((listed, findings)) if findings.is_empty() => {
+            println!("{}: all {listed} files match the manifest", dir.display());
+            exit::OK
+        }
+        Ok((listed, findings)) => {
+            for f in &findings {
+                println!("{f}");
+            }
+            println!(
+                "{}: {} of {listed} listed files differ or are unlisted",
+                dir.display(),
+                findings.len()
+            );
+            exit::FAIL
+        }
     }
 }

@@ -5,6 +5,7 @@
 mod atomic;
 pub mod json;
 pub mod junit;
+pub mod manifest;
 mod model;
 mod rfc3339;
 pub mod sanitize;

@@ -12,9 +12,11 @@ use super::model::{describe_result, NotRun, Recorded, Report};
 use super::sanitize::sanitize;
 use super::summary::Summary;
 use super::verdict::{CheckResult, RunInfo};
-use super::{json, junit};
+use super::{json, junit, manifest};
 
 const TRANSCRIPTS: &str = "transcripts";
+const JUNIT: &str = "junit.xml";
+const JSON: &str = "results.json";
 /// Keeps file names well under every file system's name limit.
 const MAX_STEM: usize = 100;
 
@@ -29,12 +31,19 @@ pub struct ResultsWriter {
     used_stems: HashSet<String>,
     not_run: Vec<NotRun>,
     finished: bool,
+    /// Digests of the target and suite files the run used, for the evidence manifest.
+    inputs: Vec<manifest::Entry>,
 }
 
 impl ResultsWriter {
     /// Creates `out_dir` and `out_dir/transcripts/`, and writes empty but valid reports at once, so
     /// a run that dies before its first check still leaves files CI can parse.
     pub fn create(out_dir: &Path, info: RunInfo) -> io::Result<Self> {
+        // Transcripts of an earlier run into the same directory are not this run's evidence.
+        match fs::remove_dir_all(out_dir.join(TRANSCRIPTS)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         fs::create_dir_all(out_dir.join(TRANSCRIPTS))?;
         let writer = ResultsWriter {
             out_dir: out_dir.to_path_buf(),
@@ -44,9 +53,16 @@ impl ResultsWriter {
             used_stems: HashSet::new(),
             not_run: Vec::new(),
             finished: false,
+            inputs: Vec::new(),
         };
         writer.write_reports()?;
         Ok(writer)
+    }
+
+    /// The target and suite files the run used: hashed now, listed in the manifest.
+    pub fn set_inputs(&mut self, paths: &[PathBuf]) -> io::Result<()> {
+        self.inputs = manifest::inputs(paths);
+        self.write_reports()
     }
 
     /// For facts learnt during the run (device id, firmware version); written with the next report.
@@ -99,18 +115,28 @@ impl ResultsWriter {
         }
     }
 
-    /// Tries both files even if the first fails, so one bad write does not cost the other.
+    /// Tries every file even if one fails, so one bad write does not cost the others; the
+    /// manifest comes last, over what is then on disk.
     fn write_reports(&self) -> io::Result<()> {
         let report = self.report();
-        let junit = atomic::write(
-            &self.out_dir.join("junit.xml"),
-            junit::to_xml(&report).as_bytes(),
+        let junit = atomic::write(&self.out_dir.join(JUNIT), junit::to_xml(&report).as_bytes());
+        let json = atomic::write(&self.out_dir.join(JSON), json::to_json(&report).as_bytes());
+        let mut files: Vec<PathBuf> = vec![JUNIT.into(), JSON.into()];
+        files.extend(
+            self.transcripts
+                .iter()
+                .filter(|t| self.out_dir.join(t).exists())
+                .cloned(),
         );
-        let json = atomic::write(
-            &self.out_dir.join("results.json"),
-            json::to_json(&report).as_bytes(),
+        let created = super::rfc3339::rfc3339(std::time::SystemTime::now());
+        let manifest = manifest::write(
+            &self.out_dir,
+            &self.info.hilt_version,
+            &created,
+            &self.inputs,
+            &files,
         );
-        junit.and(json)
+        junit.and(json).and(manifest)
     }
 
     /// `id` reduced to `[A-Za-z0-9._-]`; a check recorded again (e.g. against a second unit) gets

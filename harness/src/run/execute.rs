@@ -75,7 +75,12 @@ pub fn run(target: Target, suites: &[Suite], planned: Vec<Planned>, opts: &RunOp
         started: SystemTime::now(),
         suites: suites.iter().map(|s| s.name.clone()).collect(),
     };
-    let writer = match ResultsWriter::create(&opts.out_dir, info) {
+    let inputs: Vec<PathBuf> = std::iter::once(target.file.clone())
+        .chain(suites.iter().map(|s| s.file.clone()))
+        .collect();
+    let writer = match ResultsWriter::create(&opts.out_dir, info)
+        .and_then(|mut w| w.set_inputs(&inputs).map(|()| w))
+    {
         Ok(w) => w,
         Err(e) => {
             eprintln!(

@@ -82,14 +82,23 @@ fn verdicts(out: &Path) -> serde_json::Value {
 
 #[test]
 fn sigint_stops_the_run_powers_off_the_device_and_marks_the_rest_not_run() {
-    let out = out_dir("sigint");
+    stop_with(libc::SIGINT, "sigint");
+}
+
+#[test]
+fn sigterm_stops_the_run_the_same_way() {
+    stop_with(libc::SIGTERM, "sigterm");
+}
+
+fn stop_with(signal: i32, name: &str) {
+    let out = out_dir(name);
     let mut hilt = start_slow_run(&out);
     let devices = processes_mentioning(&out.display().to_string());
     assert!(!devices.is_empty(), "the launched device is running");
     // SAFETY: signalling our own child.
-    unsafe { libc::kill(hilt.id() as i32, libc::SIGINT) };
+    unsafe { libc::kill(hilt.id() as i32, signal) };
     let status = hilt.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(128 + signal));
     for pid in devices {
         assert!(
             exits_within(pid, Duration::ZERO),

@@ -16,12 +16,8 @@ use hilt::device::Dut;
 const ROUNDS: usize = 2000;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let target =
-        config::load_target(&root.join("targets/refdev.yaml")).unwrap_or_else(|d| panic!("{d}"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let target = config::load_target(&root.join("targets/refdev.yaml")).unwrap_or_else(|d| panic!("{d}"));
     let state = std::env::temp_dir().join(format!("hilt-bench-{}", std::process::id()));
     let mut dut = Dut::new(Arc::new(target), "unit-a", &state).expect("session");
     dut.set_hilt_exe(env!("CARGO_BIN_EXE_hilt"));
@@ -35,10 +31,8 @@ fn main() {
     let console = dut.ready_value("console").expect("console path");
     dut.close_channels();
 
-    let mut port = serialport::new(&console, 115200)
-        .timeout(Duration::from_secs(2))
-        .open()
-        .expect("open pty");
+    let mut port =
+        serialport::new(&console, 115200).timeout(Duration::from_secs(2)).open().expect("open pty");
     let mut buf = [0u8; 256];
     let raw_times = time(ROUNDS, || {
         port.write_all(b"id\n").unwrap();

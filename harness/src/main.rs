@@ -191,12 +191,7 @@ fn list(suite_names: &[String]) -> i32 {
     }
     println!("checks hilt knows (a suite selects them):");
     for def in checks::all() {
-        println!(
-            "  {:<6} {:<60} needs {}",
-            def.id,
-            def.title,
-            def.needs.join(", ")
-        );
+        println!("  {:<6} {:<60} needs {}", def.id, def.title, def.needs.join(", "));
     }
     exit::OK
 }
@@ -211,12 +206,7 @@ fn check(files: &[PathBuf]) -> i32 {
             Ok(config::Loaded::Suite(s)) => {
                 let problems = plan::validate_suite(&s);
                 if problems.is_empty() {
-                    println!(
-                        "{}: valid suite {:?} ({} checks)",
-                        file.display(),
-                        s.name,
-                        s.checks.len()
-                    );
+                    println!("{}: valid suite {:?} ({} checks)", file.display(), s.name, s.checks.len());
                 }
                 errors.extend(problems);
             }
@@ -244,11 +234,7 @@ fn verify(dir: &std::path::Path) -> i32 {
             for f in &findings {
                 println!("{f}");
             }
-            println!(
-                "{}: {} of {listed} listed files differ or are unlisted",
-                dir.display(),
-                findings.len()
-            );
+            println!("{}: {} of {listed} listed files differ or are unlisted", dir.display(), findings.len());
             exit::FAIL
         }
     }

@@ -18,10 +18,7 @@ fn misspelled_key_in_a_target_file_is_a_located_configuration_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(code, 2, "{stderr}");
     let location = format!("{}:4:", file.display());
-    assert!(
-        stderr.contains(&location),
-        "expected {location} in: {stderr}"
-    );
+    assert!(stderr.contains(&location), "expected {location} in: {stderr}");
     assert!(stderr.contains("baudrate"), "{stderr}");
 }
 
@@ -37,21 +34,12 @@ fn unknown_check_id_in_a_suite_is_located() {
     let (code, out) = hilt(&["check", file.to_str().unwrap()], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "{}:3:5: unknown check id \"ID-99\"",
-            file.display()
-        )),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("{}:3:5: unknown check id \"ID-99\"", file.display())), "{stderr}");
 }
 
 #[test]
 fn shipped_target_and_suite_files_are_valid() {
-    let (code, out) = hilt(
-        &["check", "targets/refdev.yaml", "testsuites/identity.yaml"],
-        &[],
-    );
+    let (code, out) = hilt(&["check", "targets/refdev.yaml", "testsuites/identity.yaml"], &[]);
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -59,15 +47,8 @@ fn shipped_target_and_suite_files_are_valid() {
 fn list_shows_selected_checks_without_touching_a_device() {
     let r = run("list", "", &["--list", "--skip", "ID-02"]);
     assert_eq!(r.code, 0, "{}", r.explain());
-    assert!(
-        r.stdout.contains("ID-01") && !r.stdout.contains("ID-02"),
-        "{}",
-        r.explain()
-    );
-    assert!(
-        !r.out.join("junit.xml").exists(),
-        "--list must not run anything"
-    );
+    assert!(r.stdout.contains("ID-01") && !r.stdout.contains("ID-02"), "{}", r.explain());
+    assert!(!r.out.join("junit.xml").exists(), "--list must not run anything");
 }
 
 #[test]
@@ -80,26 +61,14 @@ fn a_filter_runs_only_the_matching_check() {
 #[test]
 fn a_device_that_stops_answering_gives_error_not_fail_and_the_run_finishes() {
     // Four answers: the run header's identifier and version, ID-01's two reads; then silence.
-    let r = run_with(
-        "muted",
-        &[("REFDEV_FAULTS", "mute-after=4")],
-        &["--suite", "identity"],
-    );
+    let r = run_with("muted", &[("REFDEV_FAULTS", "mute-after=4")], &["--suite", "identity"]);
     assert_eq!(r.code, 3, "{}", r.explain());
     let verdicts = r.verdicts();
-    assert_eq!(
-        verdicts.len(),
-        4,
-        "every check gets a verdict: {verdicts:?}"
-    );
+    assert_eq!(verdicts.len(), 4, "every check gets a verdict: {verdicts:?}");
     assert_eq!(verdicts["ID-01"], "PASS");
     for id in ["ID-02", "ID-03", "ID-05"] {
         assert_eq!(verdicts[id], "ERROR", "{id}: {}", r.message(id));
-        assert!(
-            r.message(id).contains("no answer"),
-            "{id}: {}",
-            r.message(id)
-        );
+        assert!(r.message(id).contains("no answer"), "{id}: {}", r.message(id));
     }
     assert_junit_valid(&r.out.join("junit.xml"));
 }
@@ -125,17 +94,10 @@ fn secrets_from_the_environment_never_reach_an_output_file() {
     }
     assert!(files.len() >= 6, "{files:?}");
     let provisioned = std::fs::read_to_string(out.join("transcripts/ID-05.log")).unwrap();
-    assert!(
-        provisioned.contains("setup ***"),
-        "the provisioning step is recorded, masked:\n{provisioned}"
-    );
+    assert!(provisioned.contains("setup ***"), "the provisioning step is recorded, masked:\n{provisioned}");
     for f in files {
         let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
-        assert!(
-            !text.contains(canary),
-            "{} contains the secret",
-            f.display()
-        );
+        assert!(!text.contains(canary), "{} contains the secret", f.display());
     }
     assert!(!r.stdout.contains(canary) && !r.stderr.contains(canary));
 }

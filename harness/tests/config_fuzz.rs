@@ -21,16 +21,8 @@ fn assert_located(source: &str, result: Result<(), Diagnostics>, file: &str) {
 }
 
 fn check_both(source: &str) {
-    assert_located(
-        source,
-        parse_target(source, Path::new("t.yaml")).map(|_| ()),
-        "t.yaml",
-    );
-    assert_located(
-        source,
-        parse_suite(source, Path::new("s.yaml")).map(|_| ()),
-        "s.yaml",
-    );
+    assert_located(source, parse_target(source, Path::new("t.yaml")).map(|_| ()), "t.yaml");
+    assert_located(source, parse_suite(source, Path::new("s.yaml")).map(|_| ()), "s.yaml");
 }
 
 /// A small edit of `text`: delete a range, duplicate a line, insert a character, or change one
@@ -39,10 +31,7 @@ fn mutate(text: &str, kind: u8, at: usize, len: usize, c: char) -> String {
     let chars: Vec<char> = text.chars().collect();
     let at = at % chars.len().max(1);
     match kind % 4 {
-        0 => chars[..at]
-            .iter()
-            .chain(chars[(at + len % 40).min(chars.len())..].iter())
-            .collect(),
+        0 => chars[..at].iter().chain(chars[(at + len % 40).min(chars.len())..].iter()).collect(),
         1 => {
             let lines: Vec<&str> = text.lines().collect();
             let i = at % lines.len().max(1);
@@ -50,19 +39,11 @@ fn mutate(text: &str, kind: u8, at: usize, len: usize, c: char) -> String {
             out.insert(i, lines[i]);
             out.join("\n")
         }
-        2 => chars[..at]
-            .iter()
-            .chain(std::iter::once(&c))
-            .chain(chars[at..].iter())
-            .collect(),
+        2 => chars[..at].iter().chain(std::iter::once(&c)).chain(chars[at..].iter()).collect(),
         _ => {
             // Change the letter before the `at`-th colon: a misspelled key.
-            let colons: Vec<usize> = chars
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| **c == ':')
-                .map(|(i, _)| i)
-                .collect();
+            let colons: Vec<usize> =
+                chars.iter().enumerate().filter(|(_, c)| **c == ':').map(|(i, _)| i).collect();
             let Some(&colon) = colons.get(at % colons.len().max(1)) else {
                 return text.to_string();
             };

@@ -19,22 +19,14 @@ fn pty() -> (File, String) {
     // SAFETY: valid out-pointers; the name buffer is larger than any pty path.
     unsafe {
         assert_eq!(
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                name.as_mut_ptr(),
-                std::ptr::null(),
-                std::ptr::null()
-            ),
+            libc::openpty(&mut master, &mut slave, name.as_mut_ptr(), std::ptr::null(), std::ptr::null()),
             0
         );
         let mut t: libc::termios = std::mem::zeroed();
         libc::tcgetattr(slave, &mut t);
         libc::cfmakeraw(&mut t);
         libc::tcsetattr(slave, libc::TCSANOW, &t);
-        let path = std::ffi::CStr::from_ptr(name.as_ptr())
-            .to_string_lossy()
-            .into_owned();
+        let path = std::ffi::CStr::from_ptr(name.as_ptr()).to_string_lossy().into_owned();
         // The test keeps no slave descriptor: hilt's own open is the only one, as on a bench.
         libc::close(slave);
         (File::from_raw_fd(master), path)
@@ -42,10 +34,7 @@ fn pty() -> (File, String) {
 }
 
 fn channel(path: &str) -> Channel {
-    Channel::new(
-        "console",
-        serial::open_path(path, 115200).expect("open pty through serialport"),
-    )
+    Channel::new("console", serial::open_path(path, 115200).expect("open pty through serialport"))
 }
 
 fn re(p: &str) -> Regex {
@@ -73,14 +62,7 @@ fn the_earliest_alternative_matches_with_its_captures_across_chunks() {
     });
     let (ok, locked) = (re("LOGIN OK"), re(r"LOCKED (?P<remaining>\d+)"));
     let denied = re("LOGIN DENIED");
-    let m = ch
-        .expect(
-            &[("ok", &ok), ("denied", &denied), ("locked", &locked)],
-            &[],
-            far(),
-            &mut t,
-        )
-        .unwrap();
+    let m = ch.expect(&[("ok", &ok), ("denied", &denied), ("locked", &locked)], &[], far(), &mut t).unwrap();
     assert_eq!(m.outcome, "locked");
     assert_eq!(m.captures["remaining"], "30");
     writer.join().unwrap();
@@ -91,11 +73,8 @@ fn a_crash_banner_ends_the_wait_at_once() {
     let (mut dev, path) = pty();
     let mut ch = channel(&path);
     let mut t = Transcript::new(&[]);
-    dev.write_all(b"booting\r\n*** PANIC: hard fault at 0x0800_1234\r\n")
-        .unwrap();
-    let err = ch
-        .expect(&[("ok", &re("READY"))], &[re("PANIC")], far(), &mut t)
-        .unwrap_err();
+    dev.write_all(b"booting\r\n*** PANIC: hard fault at 0x0800_1234\r\n").unwrap();
+    let err = ch.expect(&[("ok", &re("READY"))], &[re("PANIC")], far(), &mut t).unwrap_err();
     match err {
         ExpectError::Crash { pattern, tail } => {
             assert_eq!(pattern, "PANIC");
@@ -111,17 +90,12 @@ fn silence_times_out_naming_what_was_expected() {
     let mut ch = channel(&path);
     let mut t = Transcript::new(&[]);
     let deadline = Instant::now() + Duration::from_millis(200);
-    let err = ch
-        .expect(&[("ok", &re("ID=\\w+"))], &[], deadline, &mut t)
-        .unwrap_err();
+    let err = ch.expect(&[("ok", &re("ID=\\w+"))], &[], deadline, &mut t).unwrap_err();
     match err {
         ExpectError::Timeout { expected, .. } => assert_eq!(expected, vec!["ID=\\w+".to_string()]),
         other => panic!("expected a timeout, got {other:?}"),
     }
-    assert!(
-        Instant::now() >= deadline,
-        "a timeout is only reported once the deadline has passed"
-    );
+    assert!(Instant::now() >= deadline, "a timeout is only reported once the deadline has passed");
 }
 
 #[test]
@@ -137,9 +111,7 @@ fn a_flood_without_newlines_stays_bounded_and_the_answer_is_still_found() {
         dev.write_all(b"ID=42\r\n").unwrap();
         dev
     });
-    let m = ch
-        .expect(&[("ok", &re(r"ID=(?P<id>\d+)"))], &[], far(), &mut t)
-        .unwrap();
+    let m = ch.expect(&[("ok", &re(r"ID=(?P<id>\d+)"))], &[], far(), &mut t).unwrap();
     assert_eq!(m.captures["id"], "42");
     assert!(
         t.dropped() >= 4 * 1024 * 1024 - 64 * 1024,
@@ -156,9 +128,7 @@ fn a_device_that_vanishes_closes_the_channel() {
     let mut t = Transcript::new(&[]);
     dev.write_all(b"partial answ").unwrap();
     drop(dev);
-    let err = ch
-        .expect(&[("ok", &re("OK"))], &[], far(), &mut t)
-        .unwrap_err();
+    let err = ch.expect(&[("ok", &re("OK"))], &[], far(), &mut t).unwrap_err();
     assert!(matches!(err, ExpectError::Closed { .. }), "{err:?}");
 }
 
@@ -170,8 +140,7 @@ fn output_from_before_a_send_never_answers_it() {
     // One write, so the stale line arrives in the same read as the marker hilt waits for: after
     // the marker matches, "LOGIN OK" sits unconsumed in the window when the next command is sent.
     dev.write_all(b"SYNC\r\nLOGIN OK\r\n").unwrap();
-    ch.expect(&[("ok", &re("SYNC"))], &[], far(), &mut t)
-        .unwrap();
+    ch.expect(&[("ok", &re("SYNC"))], &[], far(), &mut t).unwrap();
     let ok = re("LOGIN OK");
     let mut probe = [0u8; 1];
     // The device answers only after it has read the command, so the stale line is already queued.
@@ -185,21 +154,8 @@ fn output_from_before_a_send_never_answers_it() {
         dev
     });
     ch.send(b"login wrong\n", &mut t).unwrap();
-    let m = ch
-        .expect(
-            &[("ok", &ok), ("denied", &re("LOGIN DENIED"))],
-            &[],
-            far(),
-            &mut t,
-        )
-        .unwrap();
-    assert_eq!(
-        m.outcome, "denied",
-        "the stale LOGIN OK must not answer the new login"
-    );
+    let m = ch.expect(&[("ok", &ok), ("denied", &re("LOGIN DENIED"))], &[], far(), &mut t).unwrap();
+    assert_eq!(m.outcome, "denied", "the stale LOGIN OK must not answer the new login");
     writer.join().unwrap();
-    assert!(
-        t.render().contains("LOGIN OK"),
-        "the stale line is still in the evidence"
-    );
+    assert!(t.render().contains("LOGIN OK"), "the stale line is still in the evidence");
 }

@@ -27,13 +27,7 @@ fn run_hostile(fault: &str) -> Outcome {
     let out = out_dir(&format!("hostile-{}", fault.replace([':', '='], "-")));
     let child = Command::new(env!("CARGO_BIN_EXE_hilt"))
         .current_dir(repo_root())
-        .args([
-            "run",
-            "--suite",
-            "identity",
-            "--out",
-            &out.display().to_string(),
-        ])
+        .args(["run", "--suite", "identity", "--out", &out.display().to_string()])
         .env("REFDEV_FAULTS", fault)
         .env_remove("REFDEV_FLAWS")
         .stdout(Stdio::null())
@@ -45,10 +39,7 @@ fn run_hostile(fault: &str) -> Outcome {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     assert_eq!(pid, child.id() as i32, "wait4");
-    assert!(
-        libc::WIFEXITED(status),
-        "hilt ended by a signal (a panic or crash) with {fault}"
-    );
+    assert!(libc::WIFEXITED(status), "hilt ended by a signal (a panic or crash) with {fault}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     let verdicts = json["checks"]
@@ -61,21 +52,9 @@ fn run_hostile(fault: &str) -> Outcome {
         })
         .collect();
     assert_junit_valid(&out.join("junit.xml"));
-    let o = Outcome {
-        code: libc::WEXITSTATUS(status),
-        verdicts,
-        peak_kb: usage.ru_maxrss,
-        out,
-    };
-    eprintln!(
-        "{fault}: exit {}, peak {} KiB, verdicts {:?}",
-        o.code, o.peak_kb, o.verdicts
-    );
-    assert!(
-        o.peak_kb < MEMORY_BOUND_KB,
-        "{fault}: peak memory {} KiB",
-        o.peak_kb
-    );
+    let o = Outcome { code: libc::WEXITSTATUS(status), verdicts, peak_kb: usage.ru_maxrss, out };
+    eprintln!("{fault}: exit {}, peak {} KiB, verdicts {:?}", o.code, o.peak_kb, o.verdicts);
+    assert!(o.peak_kb < MEMORY_BOUND_KB, "{fault}: peak memory {} KiB", o.peak_kb);
     assert_eq!(o.verdicts.len(), 4, "{fault}: every check gets a verdict");
     o
 }
@@ -125,10 +104,7 @@ fn binary_garbage() {
     assert_eq!(o.code, 3);
     o.assert_affected_after_id01("ERROR");
     let log = std::fs::read_to_string(o.out.join("transcripts/ID-02.log")).unwrap();
-    assert!(
-        log.contains(r"\x00\x1b[2J") && log.contains("]]>") && log.contains(r"\xef\xbf\xbe"),
-        "{log}"
-    );
+    assert!(log.contains(r"\x00\x1b[2J") && log.contains("]]>") && log.contains(r"\xef\xbf\xbe"), "{log}");
 }
 
 #[test]
@@ -139,11 +115,7 @@ fn crash_banner_is_a_device_failure() {
     assert_eq!(o.verdict("ID-02"), "FAIL", "{}", o.message("ID-02"));
     assert!(o.message("ID-02").contains("crash") && o.message("ID-02").contains("HardFault"));
     for id in ["ID-03", "ID-05"] {
-        assert_ne!(
-            o.verdict(id),
-            "PASS",
-            "{id}: a crashed, silent device passes nothing"
-        );
+        assert_ne!(o.verdict(id), "PASS", "{id}: a crashed, silent device passes nothing");
     }
 }
 
@@ -172,11 +144,7 @@ fn port_vanishes_mid_operation_and_the_run_goes_on() {
     let o = run_hostile("exit-after=4");
     assert_eq!(o.code, 3);
     assert_eq!(o.verdict("ID-02"), "ERROR", "{}", o.message("ID-02"));
-    assert!(
-        o.message("ID-02").contains("channel closed"),
-        "{}",
-        o.message("ID-02")
-    );
+    assert!(o.message("ID-02").contains("channel closed"), "{}", o.message("ID-02"));
     // The next check starts the device again: a vanished device costs one verdict, not the run.
     assert_eq!(o.verdict("ID-03"), "PASS", "{}", o.message("ID-03"));
 }

@@ -21,10 +21,7 @@ fn conformant_device_passes_every_identity_check() {
     }
     assert_junit_valid(&r.out.join("junit.xml"));
     for id in ["ID-01", "ID-02", "ID-03", "ID-05"] {
-        assert!(
-            r.out.join("transcripts").join(format!("{id}.log")).exists(),
-            "{id} transcript"
-        );
+        assert!(r.out.join("transcripts").join(format!("{id}.log")).exists(), "{id} transcript");
     }
 }
 
@@ -37,27 +34,15 @@ const MATRIX: &[(&str, &str, &str)] = &[
 ];
 
 fn assert_only_target_fails(flaw: &str) {
-    let (_, check, words) = MATRIX
-        .iter()
-        .find(|(f, _, _)| *f == flaw)
-        .expect("flaw in matrix");
+    let (_, check, words) = MATRIX.iter().find(|(f, _, _)| *f == flaw).expect("flaw in matrix");
     let r = run(&format!("identity-{flaw}"), flaw, &["--suite", "identity"]);
     assert_eq!(r.code, 1, "{flaw}: {}", r.explain());
     for (id, verdict) in r.verdicts() {
         let want = if id == *check { "FAIL" } else { "PASS" };
-        assert_eq!(
-            verdict,
-            want,
-            "{flaw}: {id} ({})\n{}",
-            r.message(&id),
-            r.explain()
-        );
+        assert_eq!(verdict, want, "{flaw}: {id} ({})\n{}", r.message(&id), r.explain());
     }
     let message = r.message(check);
-    assert!(
-        message.contains(words),
-        "{flaw}: {check} message should name what differed: {message}"
-    );
+    assert!(message.contains(words), "{flaw}: {check} message should name what differed: {message}");
     assert_junit_valid(&r.out.join("junit.xml"));
 }
 

@@ -6,10 +6,7 @@ use common::{hilt, run};
 
 fn verify(dir: &std::path::Path) -> (i32, String) {
     let (code, out) = hilt(&["verify", &dir.display().to_string()], &[]);
-    (
-        code,
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
+    (code, String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
 }
 
 #[test]
@@ -17,26 +14,13 @@ fn a_run_leaves_a_manifest_that_verifies_and_lists_its_inputs() {
     let r = run("manifest-ok", "", &["--suite", "identity"]);
     assert_eq!(r.code, 0, "{}", r.explain());
     let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(r.out.join("manifest.json")).unwrap())
-            .unwrap();
-    let files: Vec<&str> = manifest["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
-    for want in [
-        "junit.xml",
-        "results.json",
-        "transcripts/ID-01.log",
-        "transcripts/ID-05.log",
-    ] {
+        serde_json::from_str(&std::fs::read_to_string(r.out.join("manifest.json")).unwrap()).unwrap();
+    let files: Vec<&str> =
+        manifest["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    for want in ["junit.xml", "results.json", "transcripts/ID-01.log", "transcripts/ID-05.log"] {
         assert!(files.contains(&want), "{want} listed: {files:?}");
     }
-    assert!(
-        !files.iter().any(|f| f.starts_with("devices/")),
-        "device state is not evidence: {files:?}"
-    );
+    assert!(!files.iter().any(|f| f.starts_with("devices/")), "device state is not evidence: {files:?}");
     let inputs = manifest["inputs"].to_string();
     assert!(
         inputs.contains("targets/refdev.yaml") && inputs.contains("testsuites/identity.yaml"),

@@ -15,13 +15,7 @@ use common::{assert_junit_valid, out_dir, repo_root};
 fn start_slow_run(out: &Path) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hilt"))
         .current_dir(repo_root())
-        .args([
-            "run",
-            "--suite",
-            "identity",
-            "--out",
-            &out.display().to_string(),
-        ])
+        .args(["run", "--suite", "identity", "--out", &out.display().to_string()])
         .env("REFDEV_FAULTS", "mute-after=4")
         .env_remove("REFDEV_FLAWS")
         .stdout(Stdio::piped())
@@ -31,10 +25,7 @@ fn start_slow_run(out: &Path) -> Child {
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     loop {
-        let line = lines
-            .next()
-            .expect("hilt reports ID-01 before it ends")
-            .unwrap();
+        let line = lines.next().expect("hilt reports ID-01 before it ends").unwrap();
         if line.contains("ID-01") && line.ends_with("ok") {
             break;
         }
@@ -65,11 +56,7 @@ fn exits_within(pid: i32, limit: Duration) -> bool {
     if fd < 0 {
         return true; // already gone
     }
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
     // SAFETY: one valid pollfd; then close our descriptor.
     let rc = unsafe { libc::poll(&mut pfd, 1, limit.as_millis() as i32) };
     unsafe { libc::close(fd) };
@@ -100,20 +87,13 @@ fn stop_with(signal: i32, name: &str) {
     let status = hilt.wait().unwrap();
     assert_eq!(status.code(), Some(128 + signal));
     for pid in devices {
-        assert!(
-            exits_within(pid, Duration::ZERO),
-            "device pid {pid} was left running"
-        );
+        assert!(exits_within(pid, Duration::ZERO), "device pid {pid} was left running");
     }
     assert_junit_valid(&out.join("junit.xml"));
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert!(junit.contains("NOT RUN"), "{junit}");
     let json = verdicts(&out);
-    assert_eq!(
-        json["checks"].as_array().unwrap().len(),
-        1,
-        "only ID-01 finished: {json}"
-    );
+    assert_eq!(json["checks"].as_array().unwrap().len(), 1, "only ID-01 finished: {json}");
     assert_eq!(json["not_run"].as_array().map_or(0, Vec::len), 3, "{json}");
 }
 
@@ -126,17 +106,11 @@ fn sigkill_leaves_valid_results_and_takes_the_devices_with_it() {
     hilt.kill().unwrap();
     hilt.wait().unwrap();
     for pid in devices {
-        assert!(
-            exits_within(pid, Duration::from_secs(10)),
-            "device pid {pid} outlived a SIGKILLed hilt"
-        );
+        assert!(exits_within(pid, Duration::from_secs(10)), "device pid {pid} outlived a SIGKILLed hilt");
     }
     assert_junit_valid(&out.join("junit.xml"));
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
-    assert!(
-        junit.contains("ID-01 one identifier"),
-        "completed checks are listed:\n{junit}"
-    );
+    assert!(junit.contains("ID-01 one identifier"), "completed checks are listed:\n{junit}");
 }
 
 #[test]
@@ -151,8 +125,7 @@ fn a_second_run_on_the_same_device_refuses_at_once_naming_the_holder() {
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(3), "{stderr}");
     assert!(
-        stderr.contains("in use by another hilt run")
-            && stderr.contains(&format!("pid {}", first.id())),
+        stderr.contains("in use by another hilt run") && stderr.contains(&format!("pid {}", first.id())),
         "{stderr}"
     );
     first.kill().unwrap();

@@ -29,11 +29,7 @@ pub static CHECKS: [CheckDef; 4] = [
         title: "identifier stable across power cycles",
         needs: &["device-identity"],
         state: State::Any,
-        params: &[ParamDef {
-            name: "cycles",
-            default: "5",
-            help: "power cycles to perform (at least 5)",
-        }],
+        params: &[ParamDef { name: "cycles", default: "5", help: "power cycles to perform (at least 5)" }],
         run: stable_across_power_cycles,
     },
     CheckDef {
@@ -58,9 +54,7 @@ fn identity(dut: &Dut) -> Result<IdentityCap, DeviceError> {
 pub fn read_id(dut: &mut Dut, op: &str) -> Result<String, DeviceError> {
     let m = dut.op_ok(op, &[])?;
     m.captures.get("device_id").cloned().ok_or_else(|| {
-        DeviceError::Config(format!(
-            "operation {op} matched but its pattern captures no device_id"
-        ))
+        DeviceError::Config(format!("operation {op} matched but its pattern captures no device_id"))
     })
 }
 
@@ -80,31 +74,18 @@ fn same_on_every_channel(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
     for op in &cap.read {
         seen.push((op.clone(), read_id(ctx.dut, op)?));
     }
-    let listing = seen
-        .iter()
-        .map(|(op, id)| format!("{op}: {id}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let bad_format: Vec<_> = seen
-        .iter()
-        .filter(|(_, id)| !cap.format.regex().is_match(id))
-        .collect();
+    let listing = seen.iter().map(|(op, id)| format!("{op}: {id}")).collect::<Vec<_>>().join(", ");
+    let bad_format: Vec<_> = seen.iter().filter(|(_, id)| !cap.format.regex().is_match(id)).collect();
     if !bad_format.is_empty() {
         return Ok(Conclusion::fail(format!(
             "expected identifiers matching the declared format {}; saw {}",
             cap.format.as_str(),
-            bad_format
-                .iter()
-                .map(|(op, id)| format!("{op}: {id:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            bad_format.iter().map(|(op, id)| format!("{op}: {id:?}")).collect::<Vec<_>>().join(", ")
         )));
     }
     let first = &seen[0].1;
     if seen.iter().any(|(_, id)| id != first) {
-        return Ok(Conclusion::fail(format!(
-            "expected one identifier on every channel; saw {listing}"
-        )));
+        return Ok(Conclusion::fail(format!("expected one identifier on every channel; saw {listing}")));
     }
     Ok(Conclusion::pass(format!(
         "identifier {first} on {} channel(s) ({listing}), format {}",
@@ -131,9 +112,7 @@ fn unique_across_units(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
             "expected different identifiers on two units; unit-a and unit-b both report {a}"
         )));
     }
-    Ok(Conclusion::pass(format!(
-        "unit-a reports {a}, unit-b reports {b}"
-    )))
+    Ok(Conclusion::pass(format!("unit-a reports {a}, unit-b reports {b}")))
 }
 
 fn stable_across_power_cycles(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
@@ -155,9 +134,7 @@ fn stable_across_power_cycles(ctx: &mut Context) -> Result<Conclusion, DeviceErr
         }
     }
     ctx.measure("power_cycles", cycles, "count");
-    Ok(Conclusion::pass(format!(
-        "identifier {before} unchanged across {cycles} power cycles"
-    )))
+    Ok(Conclusion::pass(format!("identifier {before} unchanged across {cycles} power cycles")))
 }
 
 fn kept_across_factory_reset(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
@@ -169,8 +146,7 @@ fn kept_across_factory_reset(ctx: &mut Context) -> Result<Conclusion, DeviceErro
         .ok_or_else(|| DeviceError::Config("factory-reset is not declared".into()))?;
     let user_data = reset.user_data.as_ref().ok_or_else(|| {
         DeviceError::Config(
-            "factory-reset.user-data (write and read operations) is needed to seed user data"
-                .into(),
+            "factory-reset.user-data (write and read operations) is needed to seed user data".into(),
         )
     })?;
     let method = reset
@@ -179,8 +155,7 @@ fn kept_across_factory_reset(ctx: &mut Context) -> Result<Conclusion, DeviceErro
         .ok_or_else(|| DeviceError::Config("factory-reset.methods lists no operation".into()))?;
     let canary = format!("hilt-canary-{}", std::process::id());
     let key = "hilt_canary";
-    ctx.dut
-        .op_ok(&user_data.write, &[("key", key), ("value", &canary)])?;
+    ctx.dut.op_ok(&user_data.write, &[("key", key), ("value", &canary)])?;
     let seeded = ctx.dut.op(&user_data.read, &[("key", key)])?;
     if seeded.outcome != "ok" || seeded.captures.get("value") != Some(&canary) {
         return Err(DeviceError::Lifecycle(format!(

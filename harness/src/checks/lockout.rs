@@ -11,7 +11,31 @@ use super::{CheckDef, Conclusion, Context, ParamDef};
 use crate::config::AccessLockoutCap;
 use crate::device::{DeviceError, Dut, State};
 
-pub static CHECKS: [CheckDef; 4] = [
+pub static CHECKS: [CheckDef; 7] = [
+    CheckDef {
+        id: "LA-02",
+        title: "missing and wrong credentials refused on every interface",
+        needs: &["access-lockout"],
+        state: State::Initialized,
+        params: &[],
+        run: credentials_required,
+    },
+    CheckDef {
+        id: "LA-03",
+        title: "no common default password accepted on any interface",
+        needs: &["access-lockout"],
+        state: State::Initialized,
+        params: &[DICTIONARY],
+        run: no_default_password,
+    },
+    CheckDef {
+        id: "LA-04",
+        title: "a factory-default unit demands a password before use",
+        needs: &["access-lockout"],
+        state: State::FactoryDefault,
+        params: &[DICTIONARY],
+        run: password_before_use,
+    },
     CheckDef {
         id: "LA-05",
         title: "lockout after the declared failures, for the declared time",
@@ -49,6 +73,12 @@ pub static CHECKS: [CheckDef; 4] = [
         run: password_change,
     },
 ];
+
+const DICTIONARY: ParamDef = ParamDef {
+    name: "dictionary",
+    default: "admin,password,1234,root,default",
+    help: "comma-separated common default passwords to try",
+};
 
 /// A password no device under test has: the failed-login attempts.
 const WRONG: &str = "hilt-Wrong-Passw0rd";
@@ -92,11 +122,7 @@ struct Series {
 /// Up to `count` logins with a wrong password on `op`, stopping at the first answer that is not
 /// `denied`.
 fn fail_logins(dut: &mut Dut, op: &str, count: u32) -> Result<Series, DeviceError> {
-    let mut series = Series {
-        denied: 0,
-        last_denied: Instant::now(),
-        stopped_by: None,
-    };
+    let mut series = Series { denied: 0, last_denied: Instant::now(), stopped_by: None };
     for _ in 0..count {
         match login(dut, op, WRONG)?.as_str() {
             "denied" => {
@@ -122,9 +148,7 @@ fn lock(
 ) -> Result<Result<Instant, Conclusion>, DeviceError> {
     let series = fail_logins(dut, op, cap.threshold)?;
     if series.stopped_by.as_deref() == Some("ok") {
-        return Ok(Err(Conclusion::fail(format!(
-            "expected a wrong password refused; {op} accepted it"
-        ))));
+        return Ok(Err(Conclusion::fail(format!("expected a wrong password refused; {op} accepted it"))));
     }
     match login(dut, op, password)?.as_str() {
         "locked" => Ok(Ok(series.last_denied)),
@@ -135,26 +159,100 @@ fn lock(
     }
 }
 
+fn credentials_required(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
+    let (cap, _) = declared(ctx.dut)?;
+    for op in &cap.login {
+        for (what, password) in [("a wrong password", WRONG), ("an empty password", "")] {
+            // `locked` is a refusal too: only `ok` lets anyone in.
+            if login(ctx.dut, op, password)? == "ok" {
+                return Ok(Conclusion::fail(format!("expected {what} refused; {op} accepted it")));
+            }
+        }
+    }
+    for op in &cap.protected {
+        let outcome = ctx.dut.op(op, &[])?.outcome;
+        if outcome != "denied" {
+            return Ok(Conclusion::fail(format!(
+                "expected {op} refused without credentials; it answered {outcome:?}"
+            )));
+        }
+    }
+    Ok(Conclusion::pass(format!(
+        "wrong and empty passwords refused on {}; {} refused without credentials",
+        cap.login.join(", "),
+        cap.protected.join(", ")
+    )))
+}
+
+/// Tries every dictionary password on each of `ops`, waiting out lockouts so none is skipped.
+/// Returns the first (operation, password) that logged in.
+fn try_dictionary(
+    dut: &mut Dut,
+    ops: &[String],
+    words: &[String],
+) -> Result<Option<(String, String)>, DeviceError> {
+    for op in ops {
+        for word in words {
+            if dut.op_past_lockout(op, &[("password", word)])?.outcome == "ok" {
+                return Ok(Some((op.clone(), word.clone())));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn no_default_password(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
+    let (cap, _) = declared(ctx.dut)?;
+    let words = ctx.params.list("dictionary").map_err(DeviceError::Config)?;
+    if let Some((op, word)) = try_dictionary(ctx.dut, &cap.login, &words)? {
+        return Ok(Conclusion::fail(format!(
+            "expected no common default password accepted; {op} accepted {word:?}"
+        )));
+    }
+    Ok(Conclusion::pass(format!(
+        "{} common passwords ({}) refused on {}",
+        words.len(),
+        words.join(", "),
+        cap.login.join(", ")
+    )))
+}
+
+fn password_before_use(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
+    let (cap, _) = declared(ctx.dut)?;
+    for op in &cap.protected {
+        let outcome = ctx.dut.op(op, &[])?.outcome;
+        if outcome != "denied" {
+            return Ok(Conclusion::fail(format!(
+                "expected a factory-default unit to refuse {op} before a password is set; it answered {outcome:?}"
+            )));
+        }
+    }
+    let words = ctx.params.list("dictionary").map_err(DeviceError::Config)?;
+    if let Some((op, word)) = try_dictionary(ctx.dut, &cap.login[..1], &words)? {
+        return Ok(Conclusion::fail(format!(
+            "expected a factory-default unit to demand a password first; {op} accepted {word:?} before any was set"
+        )));
+    }
+    Ok(Conclusion::pass(format!(
+        "before a password was set, {} refused and no common password ({}) logged in",
+        cap.protected.join(", "),
+        words.join(", ")
+    )))
+}
+
 fn lockout_matches_declaration(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
     let (cap, password) = declared(ctx.dut)?;
     let op = cap.login[0].clone();
-    let extra = ctx
-        .params
-        .u64("extra_attempts")
-        .map_err(DeviceError::Config)? as u32;
+    let extra = ctx.params.u64("extra_attempts").map_err(DeviceError::Config)? as u32;
     let tries = cap.threshold + extra;
     let series = fail_logins(ctx.dut, &op, tries)?;
     match series.stopped_by.as_deref() {
         Some("locked") => {}
         Some("ok") => {
-            return Ok(Conclusion::fail(format!(
-                "expected a wrong password refused; {op} accepted it"
-            )))
+            return Ok(Conclusion::fail(format!("expected a wrong password refused; {op} accepted it")))
         }
         Some(other) => {
-            return Err(DeviceError::Lifecycle(format!(
-                "{op} answered {other:?} to a wrong password"
-            )));
+            return Err(DeviceError::Lifecycle(format!("{op} answered {other:?} to a wrong password")));
         }
         None => {
             return Ok(Conclusion::fail(format!(
@@ -178,14 +276,9 @@ fn lockout_matches_declaration(ctx: &mut Context) -> Result<Conclusion, DeviceEr
     let channel = ctx.dut.op_channel(&op)?;
     let declared = cap.duration;
     let early = declared.mul_f64(EARLY_SHARE);
-    ctx.dut
-        .wait_watching(&channel, series.last_denied + early)?;
+    ctx.dut.wait_watching(&channel, series.last_denied + early)?;
     if login(ctx.dut, &op, &password)? == "ok" {
-        ctx.measure(
-            "lockout_at_most_s",
-            format!("{:.2}", series.last_denied.elapsed().as_secs_f64()),
-            "s",
-        );
+        ctx.measure("lockout_at_most_s", format!("{:.2}", series.last_denied.elapsed().as_secs_f64()), "s");
         return Ok(Conclusion::fail(format!(
             "expected the lockout to last the declared {:.1} s; the correct password was accepted {:.1} s after it began",
             declared.as_secs_f64(),
@@ -193,8 +286,7 @@ fn lockout_matches_declaration(ctx: &mut Context) -> Result<Conclusion, DeviceEr
         )));
     }
     let at_least = series.last_denied.elapsed();
-    ctx.dut
-        .wait_watching(&channel, series.last_denied + declared + LATE_MARGIN)?;
+    ctx.dut.wait_watching(&channel, series.last_denied + declared + LATE_MARGIN)?;
     let after = series.last_denied.elapsed();
     if login(ctx.dut, &op, &password)? != "ok" {
         return Ok(Conclusion::fail(format!(
@@ -203,16 +295,8 @@ fn lockout_matches_declaration(ctx: &mut Context) -> Result<Conclusion, DeviceEr
             after.as_secs_f64()
         )));
     }
-    ctx.measure(
-        "lockout_at_least_s",
-        format!("{:.2}", at_least.as_secs_f64()),
-        "s",
-    );
-    ctx.measure(
-        "lockout_at_most_s",
-        format!("{:.2}", after.as_secs_f64()),
-        "s",
-    );
+    ctx.measure("lockout_at_least_s", format!("{:.2}", at_least.as_secs_f64()), "s");
+    ctx.measure("lockout_at_most_s", format!("{:.2}", after.as_secs_f64()), "s");
     Ok(Conclusion::pass(format!(
         "locked after {} failed logins (declared {}); the correct password was refused while locked; the lockout lasted between {:.1} s and {:.1} s (declared {:.1} s)",
         series.denied,
@@ -226,9 +310,7 @@ fn lockout_matches_declaration(ctx: &mut Context) -> Result<Conclusion, DeviceEr
 fn survives_power_cycle(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
     let (cap, password) = declared(ctx.dut)?;
     if !ctx.dut.has_power_control() {
-        return Ok(Conclusion::inconclusive(
-            "the target file declares no power control",
-        ));
+        return Ok(Conclusion::inconclusive("the target file declares no power control"));
     }
     let op = cap.login[0].clone();
     // One failure short of the threshold, a power cut, then the last failure.
@@ -239,10 +321,7 @@ fn survives_power_cycle(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
             before.stopped_by
         )));
     }
-    ctx.dut.note(format!(
-        "{} failed logins, then a power cycle",
-        cap.threshold - 1
-    ));
+    ctx.dut.note(format!("{} failed logins, then a power cycle", cap.threshold - 1));
     ctx.dut.power_cycle()?;
     fail_logins(ctx.dut, &op, 1)?;
     match login(ctx.dut, &op, &password)?.as_str() {
@@ -316,20 +395,14 @@ fn change_and_judge(
 ) -> Result<Conclusion, DeviceError> {
     let op = &cap.login[0];
     let change = |dut: &mut Dut, current: &str| -> Result<String, DeviceError> {
-        Ok(dut
-            .op(&cap.change_password, &[("current", current), ("new", new)])?
-            .outcome)
+        Ok(dut.op(&cap.change_password, &[("current", current), ("new", new)])?.outcome)
     };
     dut.op_ok(&cap.logout, &[])?;
     if change(dut, WRONG)? == "ok" {
-        return Ok(Conclusion::fail(
-            "expected a password change refused without login; it was accepted",
-        ));
+        return Ok(Conclusion::fail("expected a password change refused without login; it was accepted"));
     }
     if login(dut, op, password)? != "ok" {
-        return Err(DeviceError::Lifecycle(
-            "cannot log in with the declared credential".into(),
-        ));
+        return Err(DeviceError::Lifecycle("cannot log in with the declared credential".into()));
     }
     if change(dut, WRONG)? == "ok" {
         return Ok(Conclusion::fail(
@@ -345,14 +418,10 @@ fn change_and_judge(
     dut.op_ok(&cap.logout, &[])?;
     let old = login(dut, op, password)?;
     if old == "ok" {
-        return Ok(Conclusion::fail(
-            "expected the old password refused after the change; it was accepted",
-        ));
+        return Ok(Conclusion::fail("expected the old password refused after the change; it was accepted"));
     }
     if login(dut, op, new)? != "ok" {
-        return Ok(Conclusion::fail(
-            "expected the new password accepted after the change; it was refused",
-        ));
+        return Ok(Conclusion::fail("expected the new password accepted after the change; it was refused"));
     }
     Ok(Conclusion::pass(
         "a change was refused without login and with a wrong current password; with the current one it worked, the old password was then refused and the new one accepted",
@@ -377,7 +446,5 @@ fn restore_password(
             return Ok(());
         }
     }
-    Err(DeviceError::Lifecycle(
-        "cannot restore the declared password after the check".into(),
-    ))
+    Err(DeviceError::Lifecycle("cannot restore the declared password after the check".into()))
 }

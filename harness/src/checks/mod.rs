@@ -24,22 +24,13 @@ pub struct Conclusion {
 
 impl Conclusion {
     pub fn pass(message: impl Into<String>) -> Self {
-        Conclusion {
-            verdict: Verdict::Pass,
-            message: message.into(),
-        }
+        Conclusion { verdict: Verdict::Pass, message: message.into() }
     }
     pub fn fail(message: impl Into<String>) -> Self {
-        Conclusion {
-            verdict: Verdict::Fail,
-            message: message.into(),
-        }
+        Conclusion { verdict: Verdict::Fail, message: message.into() }
     }
     pub fn inconclusive(message: impl Into<String>) -> Self {
-        Conclusion {
-            verdict: Verdict::Inconclusive,
-            message: message.into(),
-        }
+        Conclusion { verdict: Verdict::Inconclusive, message: message.into() }
     }
 }
 
@@ -81,10 +72,7 @@ pub struct CheckDef {
 
 /// Every check hilt knows, in catalog order.
 pub fn all() -> Vec<&'static CheckDef> {
-    identity::CHECKS
-        .iter()
-        .chain(lockout::CHECKS.iter())
-        .collect()
+    identity::CHECKS.iter().chain(lockout::CHECKS.iter()).collect()
 }
 
 pub fn find(id: &str) -> Option<&'static CheckDef> {

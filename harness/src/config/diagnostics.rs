@@ -13,14 +13,7 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file.display(),
-            self.line,
-            self.column,
-            self.message
-        )
+        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
     }
 }
 
@@ -54,19 +47,11 @@ impl From<Diagnostic> for Diagnostics {
 
 /// A serde_yaml error as a diagnostic; errors without a location point at the file's start.
 pub fn from_yaml(file: &Path, e: &serde_yaml::Error) -> Diagnostic {
-    let (line, column) = e
-        .location()
-        .map(|l| (l.line(), l.column()))
-        .unwrap_or((1, 1));
+    let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
     // serde_yaml appends " at line L column C"; the location is already in front.
     let mut message = e.to_string();
     if let Some(i) = message.find(" at line ") {
         message.truncate(i);
     }
-    Diagnostic {
-        file: file.to_path_buf(),
-        line,
-        column,
-        message,
-    }
+    Diagnostic { file: file.to_path_buf(), line, column, message }
 }

@@ -9,12 +9,7 @@ use super::diagnostics::Diagnostic;
 /// A diagnostic at `path` (mapping keys, or sequence indexes as decimal strings) in `source`.
 pub fn locate(source: &str, file: &Path, path: &[&str], message: String) -> Diagnostic {
     let (line, column) = position(source, path);
-    Diagnostic {
-        file: file.to_path_buf(),
-        line,
-        column,
-        message,
-    }
+    Diagnostic { file: file.to_path_buf(), line, column, message }
 }
 
 /// 1-based (line, column) of the deepest element of `path` found.
@@ -32,10 +27,7 @@ fn position(source: &str, path: &[&str]) -> (usize, usize) {
             for (i, l) in lines.iter().enumerate().take(to).skip(from) {
                 let ind = indent(l) as i64;
                 let t = l.trim_start();
-                if t.is_empty()
-                    || t.starts_with('#')
-                    || ind <= parent_indent && !t.starts_with("- ")
-                {
+                if t.is_empty() || t.starts_with('#') || ind <= parent_indent && !t.starts_with("- ") {
                     continue;
                 }
                 if t.starts_with("- ") || t == "-" {

@@ -18,9 +18,9 @@ pub use diagnostics::{Diagnostic, Diagnostics};
 pub use locate::locate;
 pub use suite::{ParamValue, Suite, SuiteCheck};
 pub use target::{
-    AccessLockoutCap, Capabilities, Channel, ExecOp, Expect, FactoryResetCap, IdentityCap, Launch,
-    Lifecycle, OpBody, Operation, Power, PowerExec, SerialChannel, Step, Target, TcpChannel,
-    Timeouts, UsbMatch, UserDataOps,
+    AccessLockoutCap, Capabilities, Channel, ExecOp, Expect, FactoryResetCap, IdentityCap, Launch, Lifecycle,
+    OpBody, Operation, Power, PowerExec, SerialChannel, Step, Target, TcpChannel, Timeouts, UsbMatch,
+    UserDataOps,
 };
 pub use values::{Pattern, Template};
 
@@ -41,12 +41,7 @@ fn read(path: &Path) -> Result<String, Diagnostics> {
         let at = e.utf8_error().valid_up_to();
         let before = &e.as_bytes()[..at];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let column = at
-            - before
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |p| p + 1)
-            + 1;
+        let column = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
         Diagnostics::from(Diagnostic {
             file: path.to_path_buf(),
             line,
@@ -78,8 +73,8 @@ pub fn load_any(path: &Path) -> Result<Loaded, Diagnostics> {
 }
 
 pub fn parse_target(source: &str, file: &Path) -> Result<Target, Diagnostics> {
-    let raw: target::TargetFile = serde_yaml::from_str(source)
-        .map_err(|e| Diagnostics::from(diagnostics::from_yaml(file, &e)))?;
+    let raw: target::TargetFile =
+        serde_yaml::from_str(source).map_err(|e| Diagnostics::from(diagnostics::from_yaml(file, &e)))?;
     let mut errors = Vec::new();
     let mut secrets = std::collections::BTreeMap::new();
     for (name, value) in &raw.secrets {
@@ -114,12 +109,7 @@ pub fn parse_target(source: &str, file: &Path) -> Result<Target, Diagnostics> {
         ));
     }
     if t.channels.is_empty() {
-        errors.push(locate(
-            source,
-            file,
-            &["channels"],
-            "declare at least one channel".into(),
-        ));
+        errors.push(locate(source, file, &["channels"], "declare at least one channel".into()));
     }
     errors.extend(validate::target(&t));
     if errors.is_empty() {
@@ -130,8 +120,8 @@ pub fn parse_target(source: &str, file: &Path) -> Result<Target, Diagnostics> {
 }
 
 pub fn parse_suite(source: &str, file: &Path) -> Result<Suite, Diagnostics> {
-    let raw: suite::SuiteFile = serde_yaml::from_str(source)
-        .map_err(|e| Diagnostics::from(diagnostics::from_yaml(file, &e)))?;
+    let raw: suite::SuiteFile =
+        serde_yaml::from_str(source).map_err(|e| Diagnostics::from(diagnostics::from_yaml(file, &e)))?;
     let mut errors = Vec::new();
     for (i, c) in raw.checks.iter().enumerate() {
         if raw.checks[..i].iter().any(|p| p.id == c.id) {

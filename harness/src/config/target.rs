@@ -70,10 +70,7 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts {
-            scale: 1.0,
-            operation: Duration::from_secs(5),
-        }
+        Timeouts { scale: 1.0, operation: Duration::from_secs(5) }
     }
 }
 
@@ -112,17 +109,9 @@ struct ChannelFile {
 impl<'de> Deserialize<'de> for Channel {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match ChannelFile::deserialize(d)? {
-            ChannelFile {
-                serial: Some(s),
-                tcp: None,
-            } => Ok(Channel::Serial(s)),
-            ChannelFile {
-                serial: None,
-                tcp: Some(t),
-            } => Ok(Channel::Tcp(t)),
-            _ => Err(serde::de::Error::custom(
-                "a channel is exactly one of `serial` or `tcp`",
-            )),
+            ChannelFile { serial: Some(s), tcp: None } => Ok(Channel::Serial(s)),
+            ChannelFile { serial: None, tcp: Some(t) } => Ok(Channel::Tcp(t)),
+            _ => Err(serde::de::Error::custom("a channel is exactly one of `serial` or `tcp`")),
         }
     }
 }
@@ -175,17 +164,9 @@ struct PowerFile {
 impl<'de> Deserialize<'de> for Power {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match PowerFile::deserialize(d)? {
-            PowerFile {
-                launch: Some(l),
-                exec: None,
-            } => Ok(Power::Launch(l)),
-            PowerFile {
-                launch: None,
-                exec: Some(e),
-            } => Ok(Power::Exec(e)),
-            _ => Err(serde::de::Error::custom(
-                "power is exactly one of `launch` or `exec`",
-            )),
+            PowerFile { launch: Some(l), exec: None } => Ok(Power::Launch(l)),
+            PowerFile { launch: None, exec: Some(e) } => Ok(Power::Exec(e)),
+            _ => Err(serde::de::Error::custom("power is exactly one of `launch` or `exec`")),
         }
     }
 }
@@ -240,6 +221,9 @@ pub struct AccessLockoutCap {
     pub login: Vec<String>,
     /// Ends the session's login (outcome `ok`).
     pub logout: String,
+    /// Operations that need a login, one per interface, each starting from a session that has
+    /// none; a conformant device answers them `denied`.
+    pub protected: Vec<String>,
     /// Changes the password: `{arg.current}`, `{arg.new}`; outcomes `ok` or `denied`.
     pub change_password: String,
 }
@@ -300,21 +284,11 @@ impl<'de> Deserialize<'de> for Operation {
         let f = OperationFile::deserialize(d)?;
         let body = match (f.steps, f.exec) {
             (Some(steps), None) if !steps.is_empty() => OpBody::Steps(steps),
-            (Some(_), None) => {
-                return Err(D::Error::custom("an operation needs at least one step"))
-            }
+            (Some(_), None) => return Err(D::Error::custom("an operation needs at least one step")),
             (None, Some(exec)) => OpBody::Exec(exec),
-            _ => {
-                return Err(D::Error::custom(
-                    "an operation has exactly one of `steps` or `exec`",
-                ))
-            }
+            _ => return Err(D::Error::custom("an operation has exactly one of `steps` or `exec`")),
         };
-        Ok(Operation {
-            channel: f.channel,
-            timeout: f.timeout.map(|s| s.0),
-            body,
-        })
+        Ok(Operation { channel: f.channel, timeout: f.timeout.map(|s| s.0), body })
     }
 }
 
@@ -343,16 +317,9 @@ impl<'de> Deserialize<'de> for Step {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let f = StepFile::deserialize(d)?;
         if f.send.is_none() && f.expect.is_none() {
-            return Err(serde::de::Error::custom(
-                "a step needs `send`, `expect` or both",
-            ));
+            return Err(serde::de::Error::custom("a step needs `send`, `expect` or both"));
         }
-        Ok(Step {
-            channel: f.channel,
-            send: f.send,
-            expect: f.expect,
-            timeout: f.timeout.map(|s| s.0),
-        })
+        Ok(Step { channel: f.channel, send: f.send, expect: f.expect, timeout: f.timeout.map(|s| s.0) })
     }
 }
 
@@ -375,18 +342,15 @@ impl<'de> Deserialize<'de> for Expect {
             Many(serde_yaml::Mapping),
         }
         use serde::de::Error;
-        let form = Form::deserialize(d).map_err(|_| {
-            D::Error::custom("expected a pattern, or a map of outcome name to pattern")
-        })?;
+        let form = Form::deserialize(d)
+            .map_err(|_| D::Error::custom("expected a pattern, or a map of outcome name to pattern"))?;
         let pairs = match form {
             Form::One(p) => vec![("ok".to_string(), p)],
             Form::Many(map) => map
                 .into_iter()
                 .map(|(k, v)| match (k.as_str(), v.as_str()) {
                     (Some(k), Some(v)) => Ok((k.to_string(), v.to_string())),
-                    _ => Err(D::Error::custom(
-                        "expect alternatives map outcome names to pattern strings",
-                    )),
+                    _ => Err(D::Error::custom("expect alternatives map outcome names to pattern strings")),
                 })
                 .collect::<Result<_, _>>()?,
         };

@@ -7,39 +7,28 @@ use super::values::Template;
 
 pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut err =
-        |path: &[&str], message: String| out.push(locate(&t.source, &t.file, path, message));
+    let mut err = |path: &[&str], message: String| out.push(locate(&t.source, &t.file, path, message));
 
     if matches!(t.power, Some(Power::Launch(_))) && t.launch.is_none() {
-        err(
-            &["power", "launch"],
-            "power `launch` needs a `launch` section to start the device again".into(),
-        );
+        err(&["power", "launch"], "power `launch` needs a `launch` section to start the device again".into());
     }
     let ready_names: Vec<String> = t
         .launch
         .as_ref()
-        .map(|l| {
-            l.ready
-                .regex()
-                .capture_names()
-                .flatten()
-                .map(String::from)
-                .collect()
-        })
+        .map(|l| l.ready.regex().capture_names().flatten().map(String::from).collect())
         .unwrap_or_default();
     let check_template = |path: &[&str], tpl: &Template, err: &mut dyn FnMut(&[&str], String)| {
         for p in tpl.placeholders() {
             if let Some(name) = p.strip_prefix("secret.") {
                 if !t.secrets.contains_key(name) {
-                    err(
-                        path,
-                        format!("{{{p}}}: no secret named {name:?} is declared under `secrets`"),
-                    );
+                    err(path, format!("{{{p}}}: no secret named {name:?} is declared under `secrets`"));
                 }
             } else if let Some(name) = p.strip_prefix("ready.") {
                 if !ready_names.iter().any(|n| n == name) {
-                    err(path, format!("{{{p}}}: the launch `ready` pattern has no capture group named {name:?}"));
+                    err(
+                        path,
+                        format!("{{{p}}}: the launch `ready` pattern has no capture group named {name:?}"),
+                    );
                 }
             }
         }
@@ -111,21 +100,14 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
 
     let mut refs: Vec<(Vec<&str>, &str)> = Vec::new();
     let l = &t.lifecycle;
-    for (key, op) in [
-        ("status", &l.status),
-        ("provision", &l.provision),
-        ("factory-reset", &l.factory_reset),
-    ] {
+    for (key, op) in [("status", &l.status), ("provision", &l.provision), ("factory-reset", &l.factory_reset)]
+    {
         if let Some(op) = op {
             refs.push((vec!["lifecycle", key], op));
         }
     }
     if let Some(id) = &t.capabilities.device_identity {
-        refs.extend(
-            id.read
-                .iter()
-                .map(|op| (vec!["capabilities", "device-identity", "read"], op.as_str())),
-        );
+        refs.extend(id.read.iter().map(|op| (vec!["capabilities", "device-identity", "read"], op.as_str())));
         if id.read.is_empty() {
             err(
                 &["capabilities", "device-identity", "read"],
@@ -134,56 +116,36 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
         }
     }
     if let Some(fr) = &t.capabilities.factory_reset {
-        refs.extend(fr.methods.iter().map(|op| {
-            (
-                vec!["capabilities", "factory-reset", "methods"],
-                op.as_str(),
-            )
-        }));
+        refs.extend(
+            fr.methods.iter().map(|op| (vec!["capabilities", "factory-reset", "methods"], op.as_str())),
+        );
         if fr.methods.is_empty() {
-            err(
-                &["capabilities", "factory-reset", "methods"],
-                "list at least one reset operation".into(),
-            );
+            err(&["capabilities", "factory-reset", "methods"], "list at least one reset operation".into());
         }
         if let Some(u) = &fr.user_data {
-            refs.push((
-                vec!["capabilities", "factory-reset", "user-data", "write"],
-                &u.write,
-            ));
-            refs.push((
-                vec!["capabilities", "factory-reset", "user-data", "read"],
-                &u.read,
-            ));
+            refs.push((vec!["capabilities", "factory-reset", "user-data", "write"], &u.write));
+            refs.push((vec!["capabilities", "factory-reset", "user-data", "read"], &u.read));
         }
     }
     if let Some(la) = &t.capabilities.access_lockout {
         let at = |k| vec!["capabilities", "access-lockout", k];
         refs.extend(la.login.iter().map(|op| (at("login"), op.as_str())));
         refs.push((at("logout"), &la.logout));
+        refs.extend(la.protected.iter().map(|op| (at("protected"), op.as_str())));
         refs.push((at("change-password"), &la.change_password));
         if la.login.is_empty() {
             err(&at("login"), "list at least one login operation".into());
         }
         if la.threshold == 0 {
-            err(
-                &at("threshold"),
-                "expected the number of failed logins that locks (at least 1)".into(),
-            );
+            err(&at("threshold"), "expected the number of failed logins that locks (at least 1)".into());
         }
         if !t.secrets.contains_key(&la.credential) {
-            err(
-                &at("credential"),
-                format!("no secret named {:?} under `secrets`", la.credential),
-            );
+            err(&at("credential"), format!("no secret named {:?} under `secrets`", la.credential));
         }
     }
     for (path, op) in refs {
         if !t.operations.contains_key(op) {
-            err(
-                &path,
-                format!("no operation named {op:?} under `operations`"),
-            );
+            err(&path, format!("no operation named {op:?} under `operations`"));
         }
     }
     out

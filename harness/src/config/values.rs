@@ -19,14 +19,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     } else if let Some(n) = t.strip_suffix('m') {
         (n, 60.0)
     } else {
-        return Err(format!(
-            "expected a duration like 2s or 500ms, found {text:?}"
-        ));
+        return Err(format!("expected a duration like 2s or 500ms, found {text:?}"));
     };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("expected a duration like 2s or 500ms, found {text:?}"))?;
+    let value: f64 =
+        number.trim().parse().map_err(|_| format!("expected a duration like 2s or 500ms, found {text:?}"))?;
     if !value.is_finite() || value < 0.0 || value * scale > 86_400.0 {
         return Err(format!("duration {text:?} must be between 0 and 24h"));
     }
@@ -35,8 +31,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 impl<'de> Deserialize<'de> for Span {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)
-            .map_err(|_| de::Error::custom("expected a duration like 2s or 500ms"))?;
+        let text =
+            String::deserialize(d).map_err(|_| de::Error::custom("expected a duration like 2s or 500ms"))?;
         parse_duration(&text).map(Span).map_err(de::Error::custom)
     }
 }
@@ -106,21 +102,14 @@ impl Template {
                     }
                     pieces.push(Piece::Placeholder(name));
                 }
-                '}' => {
-                    return Err(format!(
-                        "unmatched '}}' in {raw:?} (write '}}}}' for a literal brace)"
-                    ))
-                }
+                '}' => return Err(format!("unmatched '}}' in {raw:?} (write '}}}}' for a literal brace)")),
                 c => text.push(c),
             }
         }
         if !text.is_empty() {
             pieces.push(Piece::Text(text));
         }
-        Ok(Template {
-            raw: raw.to_string(),
-            pieces,
-        })
+        Ok(Template { raw: raw.to_string(), pieces })
     }
 
     pub fn raw(&self) -> &str {
@@ -200,7 +189,9 @@ pub fn resolve_secret(raw: &str) -> Result<String, String> {
     match (std::env::var(var), default) {
         (Ok(v), _) if !v.is_empty() => Ok(v),
         (_, Some(d)) => Ok(d.to_string()),
-        _ => Err(format!("environment variable {var} is not set (write \"${{{var}:-default}}\" to give a default)")),
+        _ => Err(format!(
+            "environment variable {var} is not set (write \"${{{var}:-default}}\" to give a default)"
+        )),
     }
 }
 
@@ -220,27 +211,16 @@ mod tests {
     #[test]
     fn templates() {
         let t = Template::parse("login {secret.pw} {{x}}\n").unwrap();
-        assert_eq!(
-            t.render(&|n| (n == "secret.pw").then(|| "p".into()))
-                .unwrap(),
-            "login p {x}\n"
-        );
+        assert_eq!(t.render(&|n| (n == "secret.pw").then(|| "p".into())).unwrap(), "login p {x}\n");
         assert_eq!(t.render(&|_| None).unwrap_err(), "secret.pw");
-        assert!(Template::parse("{nope.x}")
-            .unwrap_err()
-            .contains("unknown placeholder"));
+        assert!(Template::parse("{nope.x}").unwrap_err().contains("unknown placeholder"));
         assert!(Template::parse("a } b").is_err());
     }
 
     #[test]
     fn secrets() {
-        assert_eq!(
-            resolve_secret("${HILT_TEST_SURELY_UNSET:-dflt}").unwrap(),
-            "dflt"
-        );
-        assert!(resolve_secret("${HILT_TEST_SURELY_UNSET}")
-            .unwrap_err()
-            .contains("HILT_TEST_SURELY_UNSET"));
+        assert_eq!(resolve_secret("${HILT_TEST_SURELY_UNSET:-dflt}").unwrap(), "dflt");
+        assert!(resolve_secret("${HILT_TEST_SURELY_UNSET}").unwrap_err().contains("HILT_TEST_SURELY_UNSET"));
         assert_eq!(resolve_secret("plain").unwrap(), "plain");
     }
 }

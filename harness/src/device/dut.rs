@@ -40,11 +40,8 @@ pub struct Dut {
 impl Dut {
     /// A session for `unit` of `target`. Nothing is launched or opened until first needed.
     pub fn new(target: Arc<Target>, unit: &str, state_dir: &Path) -> Result<Dut, DeviceError> {
-        let crash = target
-            .crash_patterns
-            .iter()
-            .map(|p| bytes_regex(p.as_str()))
-            .collect::<Result<_, _>>()?;
+        let crash =
+            target.crash_patterns.iter().map(|p| bytes_regex(p.as_str())).collect::<Result<_, _>>()?;
         let hilt_exe = std::env::current_exe()
             .map(|p| p.display().to_string())
             .map_err(|e| DeviceError::Config(format!("cannot find the hilt executable: {e}")))?;
@@ -89,10 +86,7 @@ impl Dut {
     /// Starts a fresh transcript (one per check) and returns the finished one.
     pub fn take_transcript(&mut self) -> Transcript {
         self.drain_launch_output();
-        std::mem::replace(
-            &mut self.transcript,
-            Transcript::new(&self.target.secret_values()),
-        )
+        std::mem::replace(&mut self.transcript, Transcript::new(&self.target.secret_values()))
     }
 
     pub fn transcript_mut(&mut self) -> &mut Transcript {
@@ -123,20 +117,16 @@ impl Dut {
             vec![lock::unit_resource(&self.state_dir)]
         } else {
             let lookup = |p: &str| self.builtin_placeholder(p);
-            let render =
-                |t: &config::Template| t.render(&lookup).unwrap_or_else(|_| t.raw().to_string());
+            let render = |t: &config::Template| t.render(&lookup).unwrap_or_else(|_| t.raw().to_string());
             self.target
                 .channels
                 .values()
                 .map(|ch| match ch {
                     config::Channel::Serial(s) => match (&s.path, &s.usb) {
                         (Some(p), _) => format!("serial:{}", render(p)),
-                        (None, Some(u)) => format!(
-                            "usb:{:04x}:{:04x}:{}",
-                            u.vid,
-                            u.pid,
-                            u.serial.as_deref().unwrap_or("*")
-                        ),
+                        (None, Some(u)) => {
+                            format!("usb:{:04x}:{:04x}:{}", u.vid, u.pid, u.serial.as_deref().unwrap_or("*"))
+                        }
                         (None, None) => "serial:?".to_string(),
                     },
                     config::Channel::Tcp(t) => {
@@ -173,9 +163,8 @@ impl Dut {
                 }
             }
         }
-        std::fs::create_dir_all(&self.state_dir).map_err(|e| {
-            DeviceError::Config(format!("cannot create {}: {e}", self.state_dir.display()))
-        })?;
+        std::fs::create_dir_all(&self.state_dir)
+            .map_err(|e| DeviceError::Config(format!("cannot create {}: {e}", self.state_dir.display())))?;
         let lookup = |name: &str| self.builtin_placeholder(name);
         let render = |t: &config::Template| {
             t.render(&lookup).map_err(|missing| {
@@ -184,11 +173,7 @@ impl Dut {
         };
         let spec = LaunchSpec {
             label: self.unit.clone(),
-            command: launch
-                .command
-                .iter()
-                .map(render)
-                .collect::<Result<_, _>>()?,
+            command: launch.command.iter().map(render).collect::<Result<_, _>>()?,
             env: launch
                 .env
                 .iter()
@@ -196,12 +181,7 @@ impl Dut {
                 .collect::<Result<_, DeviceError>>()?,
             ready: launch.ready.regex().clone(),
             ready_timeout: self.scaled(launch.ready_timeout),
-            crash: self
-                .target
-                .crash_patterns
-                .iter()
-                .map(|p| p.regex().clone())
-                .collect(),
+            crash: self.target.crash_patterns.iter().map(|p| p.regex().clone()).collect(),
         };
         self.launched = Some(Launched::start(&spec, &mut self.transcript)?);
         Ok(())
@@ -220,16 +200,13 @@ impl Dut {
                 if let Some(mut l) = self.launched.take() {
                     l.drain_output(&mut self.transcript);
                     let pid = l.pid();
-                    l.kill()
-                        .map_err(|e| DeviceError::Power(format!("cannot kill pid {pid}: {e}")))?;
+                    l.kill().map_err(|e| DeviceError::Power(format!("cannot kill pid {pid}: {e}")))?;
                     self.note(format!("power off: killed pid {pid}"));
                 }
                 Ok(())
             }
             Some(config::Power::Exec(p)) => self.power_exec("off", &p.off.clone(), p.timeout),
-            None => Err(DeviceError::Power(
-                "the target file declares no power control".into(),
-            )),
+            None => Err(DeviceError::Power("the target file declares no power control".into())),
         }
     }
 
@@ -240,9 +217,7 @@ impl Dut {
                 self.ensure_running()
             }
             Some(config::Power::Exec(p)) => self.power_exec("on", &p.on.clone(), p.timeout),
-            None => Err(DeviceError::Power(
-                "the target file declares no power control".into(),
-            )),
+            None => Err(DeviceError::Power("the target file declares no power control".into())),
         }
     }
 
@@ -261,17 +236,12 @@ impl Dut {
             .iter()
             .map(|t| t.render(&lookup))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|m| {
-                DeviceError::Power(format!("power {what}: placeholder {{{m}}} has no value"))
-            })?;
+            .map_err(|m| DeviceError::Power(format!("power {what}: placeholder {{{m}}} has no value")))?;
         let timeout = self.scaled(timeout);
-        let result =
-            super::operation::run_command(&argv, timeout, &mut self.transcript, &self.unit.clone());
+        let result = super::operation::run_command(&argv, timeout, &mut self.transcript, &self.unit.clone());
         match result {
             Ok(0) => Ok(()),
-            Ok(code) => Err(DeviceError::Power(format!(
-                "power {what} command exited with {code}"
-            ))),
+            Ok(code) => Err(DeviceError::Power(format!("power {what} command exited with {code}"))),
             Err(e) => Err(DeviceError::Power(format!("power {what}: {e}"))),
         }
     }
@@ -287,35 +257,24 @@ impl Dut {
                 .get(name)
                 .ok_or_else(|| DeviceError::Config(format!("no channel named {name}")))?;
             let lookup = |p: &str| self.builtin_placeholder(p);
-            let fail = |reason: String| DeviceError::Channel {
-                channel: name.to_string(),
-                reason,
-            };
+            let fail = |reason: String| DeviceError::Channel { channel: name.to_string(), reason };
             let render = |t: &config::Template| {
-                t.render(&lookup)
-                    .map_err(|m| fail(format!("placeholder {{{m}}} has no value")))
+                t.render(&lookup).map_err(|m| fail(format!("placeholder {{{m}}} has no value")))
             };
             let stream = match spec {
                 config::Channel::Serial(s) => match (&s.path, &s.usb) {
                     (Some(path), _) => serial::open_path(&render(path)?, s.baud),
                     (None, Some(usb)) => serial::open_usb(
-                        &serial::UsbSelector {
-                            vid: usb.vid,
-                            pid: usb.pid,
-                            serial: usb.serial.clone(),
-                        },
+                        &serial::UsbSelector { vid: usb.vid, pid: usb.pid, serial: usb.serial.clone() },
                         s.baud,
                     ),
-                    (None, None) => {
-                        return Err(fail("serial channel has neither path nor usb".into()))
-                    }
+                    (None, None) => return Err(fail("serial channel has neither path nor usb".into())),
                 },
                 config::Channel::Tcp(t) => {
                     let host = render(&t.host)?;
                     let port = render(&t.port)?;
-                    let port: u16 = port
-                        .parse()
-                        .map_err(|_| fail(format!("port {port:?} is not a TCP port")))?;
+                    let port: u16 =
+                        port.parse().map_err(|_| fail(format!("port {port:?} is not a TCP port")))?;
                     tcp::open(&host, port, CONNECT_TIMEOUT)
                 }
             }
@@ -383,10 +342,7 @@ impl Dut {
         }
     }
 
-    pub(super) fn split_for_expect(
-        &mut self,
-        channel: &str,
-    ) -> Option<(&mut Channel, &mut Transcript)> {
+    pub(super) fn split_for_expect(&mut self, channel: &str) -> Option<(&mut Channel, &mut Transcript)> {
         let ch = self.channels.get_mut(channel)?;
         Some((ch, &mut self.transcript))
     }
@@ -408,18 +364,12 @@ fn allocate_ports(target: &Target) -> Result<BTreeMap<String, u16>, DeviceError>
         }
     }
     let mut ports = BTreeMap::new();
-    for name in templates
-        .iter()
-        .flat_map(|t| t.placeholders())
-        .filter_map(|p| p.strip_prefix("port."))
-    {
+    for name in templates.iter().flat_map(|t| t.placeholders()).filter_map(|p| p.strip_prefix("port.")) {
         if !ports.contains_key(name) {
             let port = std::net::TcpListener::bind(("127.0.0.1", 0))
                 .and_then(|l| l.local_addr())
                 .map_err(|e| {
-                    DeviceError::Config(format!(
-                        "cannot allocate a loopback port for {{port.{name}}}: {e}"
-                    ))
+                    DeviceError::Config(format!("cannot allocate a loopback port for {{port.{name}}}: {e}"))
                 })?
                 .port();
             ports.insert(name.to_string(), port);

@@ -10,11 +10,7 @@ pub enum DeviceError {
     /// A channel could not be opened.
     Channel { channel: String, reason: String },
     /// A step of an operation did not get its answer.
-    Expect {
-        operation: String,
-        step: usize,
-        error: ExpectError,
-    },
+    Expect { operation: String, step: usize, error: ExpectError },
     /// The target file does not give what the harness needs (e.g. an operation is missing).
     Config(String),
     /// Power control failed.
@@ -28,13 +24,7 @@ pub enum DeviceError {
 impl DeviceError {
     /// A crash banner is the device misbehaving; everything else is the harness failing to decide.
     pub fn is_device_crash(&self) -> bool {
-        matches!(
-            self,
-            DeviceError::Expect {
-                error: ExpectError::Crash { .. },
-                ..
-            }
-        )
+        matches!(self, DeviceError::Expect { error: ExpectError::Crash { .. }, .. })
     }
 }
 
@@ -43,11 +33,7 @@ impl std::fmt::Display for DeviceError {
         match self {
             DeviceError::Launch(e) => write!(f, "{e}"),
             DeviceError::Channel { channel, reason } => write!(f, "channel {channel}: {reason}"),
-            DeviceError::Expect {
-                operation,
-                step,
-                error,
-            } => {
+            DeviceError::Expect { operation, step, error } => {
                 write!(f, "operation {operation}, step {}: {error}", step + 1)
             }
             DeviceError::Config(m) => write!(f, "target file: {m}"),

@@ -66,11 +66,7 @@ pub enum ExpectError {
 impl std::fmt::Display for ExpectError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ExpectError::Timeout {
-                waited,
-                expected,
-                tail,
-            } => write!(
+            ExpectError::Timeout { waited, expected, tail } => write!(
                 f,
                 "no answer matching {} within {:.1}s; last output: {tail}",
                 expected.join(" | "),
@@ -90,11 +86,7 @@ impl std::fmt::Display for ExpectError {
 
 impl Channel {
     pub fn new(name: &str, stream: Stream) -> Self {
-        Channel {
-            name: name.to_string(),
-            stream,
-            pending: Vec::new(),
-        }
+        Channel { name: name.to_string(), stream, pending: Vec::new() }
     }
 
     pub fn name(&self) -> &str {
@@ -113,9 +105,7 @@ impl Channel {
         transcript.record(&self.name, Direction::Tx, bytes);
         self.stream
             .write_all(bytes)
-            .map_err(|e| ExpectError::Write {
-                reason: format!("{} ({})", e, self.stream.endpoint()),
-            })
+            .map_err(|e| ExpectError::Write { reason: format!("{} ({})", e, self.stream.endpoint()) })
     }
 
     /// Waits for the first of `alternatives` (outcome name, pattern) to match. Crash patterns are
@@ -137,21 +127,15 @@ impl Channel {
             if now >= deadline {
                 return Err(ExpectError::Timeout {
                     waited: start.elapsed(),
-                    expected: alternatives
-                        .iter()
-                        .map(|(_, p)| p.as_str().to_string())
-                        .collect(),
+                    expected: alternatives.iter().map(|(_, p)| p.as_str().to_string()).collect(),
                     tail: self.tail(),
                 });
             }
             if announce_at.is_some_and(|t| now >= t) {
                 announce_at = None;
                 let what: Vec<&str> = alternatives.iter().map(|(_, p)| p.as_str()).collect();
-                let what = if what.is_empty() {
-                    "a declared wait to pass".to_string()
-                } else {
-                    what.join(" | ")
-                };
+                let what =
+                    if what.is_empty() { "a declared wait to pass".to_string() } else { what.join(" | ") };
                 eprintln!(
                     "hilt: still waiting on {} for {what} ({:.1}s left)",
                     self.name,
@@ -163,12 +147,9 @@ impl Channel {
                 Err(Stop::Interrupted) => return Err(ExpectError::Interrupted),
                 Err(Stop::Closed(reason)) => {
                     // Output that came with the hang-up may still hold the crash banner or answer.
-                    return self.settle(alternatives, crash).unwrap_or_else(|| {
-                        Err(ExpectError::Closed {
-                            reason,
-                            tail: self.tail(),
-                        })
-                    });
+                    return self
+                        .settle(alternatives, crash)
+                        .unwrap_or_else(|| Err(ExpectError::Closed { reason, tail: self.tail() }));
                 }
             }
         }
@@ -181,10 +162,7 @@ impl Channel {
         crash: &[Regex],
     ) -> Option<Result<Matched, ExpectError>> {
         if let Some(p) = crash.iter().find(|p| p.is_match(&self.pending)) {
-            return Some(Err(ExpectError::Crash {
-                pattern: p.as_str().to_string(),
-                tail: self.tail(),
-            }));
+            return Some(Err(ExpectError::Crash { pattern: p.as_str().to_string(), tail: self.tail() }));
         }
         self.try_match(alternatives).map(Ok)
     }
@@ -196,12 +174,7 @@ impl Channel {
                 Ok(true) => continue,
                 Ok(false) => return Ok(()),
                 Err(Stop::Interrupted) => return Err(ExpectError::Interrupted),
-                Err(Stop::Closed(reason)) => {
-                    return Err(ExpectError::Closed {
-                        reason,
-                        tail: self.tail(),
-                    })
-                }
+                Err(Stop::Closed(reason)) => return Err(ExpectError::Closed { reason, tail: self.tail() }),
             }
         }
     }
@@ -235,27 +208,16 @@ impl Channel {
             .filter_map(|(name, re)| re.captures(&self.pending).map(|c| (*name, c)))
             .min_by_key(|(_, c)| c.get(0).map_or(usize::MAX, |m| m.end()))?;
         let end = caps.get(0).map_or(0, |m| m.end());
-        let re = alternatives
-            .iter()
-            .find(|(n, _)| *n == outcome)
-            .map(|(_, r)| *r)?;
+        let re = alternatives.iter().find(|(n, _)| *n == outcome).map(|(_, r)| *r)?;
         let captures = re
             .capture_names()
             .flatten()
             .filter_map(|n| {
-                caps.name(n).map(|m| {
-                    (
-                        n.to_string(),
-                        String::from_utf8_lossy(m.as_bytes()).into_owned(),
-                    )
-                })
+                caps.name(n).map(|m| (n.to_string(), String::from_utf8_lossy(m.as_bytes()).into_owned()))
             })
             .collect();
         self.pending.drain(..end);
-        Some(Matched {
-            outcome: outcome.to_string(),
-            captures,
-        })
+        Some(Matched { outcome: outcome.to_string(), captures })
     }
 
     fn tail(&self) -> String {

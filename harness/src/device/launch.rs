@@ -57,10 +57,7 @@ impl std::fmt::Display for LaunchError {
             LaunchError::Interrupted => write!(f, "interrupted while the device was starting"),
             LaunchError::Spawn(e) => write!(f, "cannot start device: {e}"),
             LaunchError::Exited { status, output } => {
-                write!(
-                    f,
-                    "device process exited before it was ready ({status}); output: {output}"
-                )
+                write!(f, "device process exited before it was ready ({status}); output: {output}")
             }
             LaunchError::NotReady { waited, output } => write!(
                 f,
@@ -68,10 +65,7 @@ impl std::fmt::Display for LaunchError {
                 waited.as_secs_f64()
             ),
             LaunchError::Crashed { pattern, output } => {
-                write!(
-                    f,
-                    "device crashed while starting (pattern {pattern}); output: {output}"
-                )
+                write!(f, "device crashed while starting (pattern {pattern}); output: {output}")
             }
         }
     }
@@ -84,10 +78,8 @@ const MAX_LINE: usize = 4096;
 
 impl Launched {
     pub fn start(spec: &LaunchSpec, transcript: &mut Transcript) -> Result<Launched, LaunchError> {
-        let (program, args) = spec
-            .command
-            .split_first()
-            .ok_or_else(|| LaunchError::Spawn("empty launch command".into()))?;
+        let (program, args) =
+            spec.command.split_first().ok_or_else(|| LaunchError::Spawn("empty launch command".into()))?;
         let mut cmd = Command::new(program);
         cmd.args(args)
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
@@ -112,12 +104,7 @@ impl Launched {
         forward(child.stdout.take(), "stdout", tx.clone());
         forward(child.stderr.take(), "stderr", tx);
         transcript.note(&spec.label, format!("started pid {}", child.id()));
-        let mut launched = Launched {
-            child,
-            label: spec.label.clone(),
-            ready: BTreeMap::new(),
-            output: rx,
-        };
+        let mut launched = Launched { child, label: spec.label.clone(), ready: BTreeMap::new(), output: rx };
         launched.wait_ready(spec, transcript)?;
         Ok(launched)
     }
@@ -127,11 +114,7 @@ impl Launched {
     }
 
     /// Waits for a line matching the readiness pattern, watching for crashes and early exit.
-    fn wait_ready(
-        &mut self,
-        spec: &LaunchSpec,
-        transcript: &mut Transcript,
-    ) -> Result<(), LaunchError> {
+    fn wait_ready(&mut self, spec: &LaunchSpec, transcript: &mut Transcript) -> Result<(), LaunchError> {
         let start = Instant::now();
         let deadline = start + spec.ready_timeout;
         let mut seen = Vec::<u8>::new();
@@ -148,21 +131,11 @@ impl Launched {
                 }
                 Err(Wait::TimedOut) => {
                     let _ = self.kill();
-                    return Err(LaunchError::NotReady {
-                        waited: start.elapsed(),
-                        output: tail(&seen),
-                    });
+                    return Err(LaunchError::NotReady { waited: start.elapsed(), output: tail(&seen) });
                 }
                 Err(Wait::Disconnected) => {
-                    let status = self
-                        .child
-                        .wait()
-                        .map(describe)
-                        .unwrap_or_else(|e| e.to_string());
-                    return Err(LaunchError::Exited {
-                        status,
-                        output: tail(&seen),
-                    });
+                    let status = self.child.wait().map(describe).unwrap_or_else(|e| e.to_string());
+                    return Err(LaunchError::Exited { status, output: tail(&seen) });
                 }
             };
             seen.extend_from_slice(&chunk);
@@ -180,25 +153,17 @@ impl Launched {
                 line.clear();
                 if let Some(p) = spec.crash.iter().find(|p| p.is_match(&text)) {
                     let _ = self.kill();
-                    return Err(LaunchError::Crashed {
-                        pattern: p.as_str().into(),
-                        output: tail(&seen),
-                    });
+                    return Err(LaunchError::Crashed { pattern: p.as_str().into(), output: tail(&seen) });
                 }
                 if let Some(caps) = spec.ready.captures(&text) {
                     self.ready = spec
                         .ready
                         .capture_names()
                         .flatten()
-                        .filter_map(|n| {
-                            caps.name(n)
-                                .map(|m| (n.to_string(), m.as_str().to_string()))
-                        })
+                        .filter_map(|n| caps.name(n).map(|m| (n.to_string(), m.as_str().to_string())))
                         .collect();
-                    transcript.note(
-                        &self.label,
-                        format!("ready after {:.3}s", start.elapsed().as_secs_f64()),
-                    );
+                    transcript
+                        .note(&self.label, format!("ready after {:.3}s", start.elapsed().as_secs_f64()));
                     return Ok(());
                 }
             }
@@ -246,11 +211,7 @@ fn tail(bytes: &[u8]) -> String {
 }
 
 /// Copies a pipe into the queue in chunks; drops chunks when the queue is full rather than block.
-fn forward(
-    pipe: Option<impl Read + Send + 'static>,
-    stream: &'static str,
-    tx: SyncSender<OutputChunk>,
-) {
+fn forward(pipe: Option<impl Read + Send + 'static>, stream: &'static str, tx: SyncSender<OutputChunk>) {
     let Some(mut pipe) = pipe else { return };
     thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -261,10 +222,7 @@ fn forward(
                 Ok(n) => {
                     let mut chunk = buf[..n].to_vec();
                     if dropped > 0 {
-                        chunk.splice(
-                            0..0,
-                            format!("[{dropped} bytes of output dropped]\n").into_bytes(),
-                        );
+                        chunk.splice(0..0, format!("[{dropped} bytes of output dropped]\n").into_bytes());
                     }
                     match tx.try_send((stream, chunk)) {
                         Ok(()) => dropped = 0,
@@ -300,7 +258,5 @@ fn spawn(cmd: Command) -> io::Result<Child> {
         .map_err(|_| io::Error::other("spawner lock poisoned"))?
         .send((cmd, reply_tx))
         .map_err(|_| io::Error::other("spawner thread is gone"))?;
-    reply_rx
-        .recv()
-        .map_err(|_| io::Error::other("spawner thread is gone"))?
+    reply_rx.recv().map_err(|_| io::Error::other("spawner thread is gone"))?
 }

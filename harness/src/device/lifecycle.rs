@@ -8,9 +8,12 @@ use std::time::{Duration, Instant};
 
 use super::dut::Dut;
 use super::error::DeviceError;
+use super::expect::Matched;
 
 /// Added to a lockout's reported remaining time: the device rounds, and clocks differ.
 const LOCKOUT_MARGIN: Duration = Duration::from_millis(500);
+/// A device still locked after this many waits is not going to unlock.
+const MAX_LOCKOUT_WAITS: usize = 5;
 
 /// The device states a check can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +52,12 @@ impl Dut {
         self.note(format!("bringing device to state {}", state.as_str()));
         if self.reported_state()? != "uninitialized" {
             let reset = self.lifecycle_op("factory-reset", |l| l.factory_reset.clone())?;
-            self.op_after_lockout(&reset)?;
+            let outcome = self.op_past_lockout(&reset, &[])?.outcome;
+            if outcome != "ok" {
+                return Err(DeviceError::Lifecycle(format!(
+                    "operation {reset} ended with outcome {outcome:?}, not ok"
+                )));
+            }
             self.expect_state("uninitialized", "after factory reset")?;
         }
         if state == State::Initialized {
@@ -60,28 +68,23 @@ impl Dut {
         Ok(())
     }
 
-    /// Performs `op`; if the device answers `locked` (a lockout left by a previous check), waits
-    /// out the time it reports, watching the device, and tries once more.
-    fn op_after_lockout(&mut self, op: &str) -> Result<(), DeviceError> {
-        let first = self.op(op, &[])?;
-        if first.outcome == "locked" {
-            let secs: u64 = first
-                .captures
-                .get("remaining")
-                .and_then(|r| r.parse().ok())
-                .unwrap_or(1);
-            self.note(format!(
-                "device is locked out for {secs} s more; waiting it out before {op}"
-            ));
+    /// Performs `op` with `args`; while the device answers `locked` (a lockout left by earlier
+    /// failures), waits out the time it reports, watching the device, and tries again. A lockout
+    /// then decides nothing: an attempt is never skipped because the device was locked.
+    pub fn op_past_lockout(&mut self, op: &str, args: &[(&str, &str)]) -> Result<Matched, DeviceError> {
+        for _ in 0..MAX_LOCKOUT_WAITS {
+            let m = self.op(op, args)?;
+            if m.outcome != "locked" {
+                return Ok(m);
+            }
+            let secs: u64 = m.captures.get("remaining").and_then(|r| r.parse().ok()).unwrap_or(1);
+            self.note(format!("device is locked out for {secs} s more; waiting it out before {op} again"));
             let channel = self.op_channel(op)?;
-            self.wait_watching(
-                &channel,
-                Instant::now() + Duration::from_secs(secs) + LOCKOUT_MARGIN,
-            )?;
-        } else if first.outcome == "ok" {
-            return Ok(());
+            self.wait_watching(&channel, Instant::now() + Duration::from_secs(secs) + LOCKOUT_MARGIN)?;
         }
-        self.op_ok(op, &[]).map(|_| ())
+        Err(DeviceError::Lifecycle(format!(
+            "{op} still answered `locked` after waiting out {MAX_LOCKOUT_WAITS} lockouts"
+        )))
     }
 
     fn expect_state(&mut self, want: &str, when: &str) -> Result<(), DeviceError> {
@@ -100,7 +103,9 @@ impl Dut {
         pick: impl Fn(&crate::config::Lifecycle) -> Option<String>,
     ) -> Result<String, DeviceError> {
         pick(&self.target().lifecycle).ok_or_else(|| {
-            DeviceError::Config(format!("lifecycle.{role} is not declared, so the device cannot be brought to a known state"))
+            DeviceError::Config(format!(
+                "lifecycle.{role} is not declared, so the device cannot be brought to a known state"
+            ))
         })
     }
 }

@@ -54,11 +54,8 @@ pub fn acquire(resource: &str) -> Result<DeviceLock, String> {
             previous.trim().replace('\n', ", ")
         )
     });
-    let holder = format!(
-        "pid {}\ncommand {}\n",
-        std::process::id(),
-        std::env::args().collect::<Vec<_>>().join(" ")
-    );
+    let holder =
+        format!("pid {}\ncommand {}\n", std::process::id(), std::env::args().collect::<Vec<_>>().join(" "));
     file.set_len(0)
         .and_then(|()| file.rewind())
         .and_then(|()| file.write_all(holder.as_bytes()))
@@ -77,19 +74,12 @@ impl Drop for DeviceLock {
 fn file_name(resource: &str) -> String {
     let readable: String = resource
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
         .collect();
     let tail = &readable[readable.len().saturating_sub(60)..];
     // FNV-1a: stable across runs and builds, which DefaultHasher does not promise.
-    let hash = resource.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    });
+    let hash =
+        resource.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
     format!("{tail}-{hash:016x}.lock")
 }
 
@@ -108,16 +98,10 @@ mod tests {
         let name = format!("test:held-{}", std::process::id());
         let first = acquire(&name).unwrap();
         let err = acquire(&name).unwrap_err();
-        assert!(
-            err.contains(&format!("pid {}", std::process::id())),
-            "{err}"
-        );
+        assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
         drop(first);
         let again = acquire(&name).unwrap();
-        assert!(
-            again.took_over.is_none(),
-            "a clean release leaves nothing to take over"
-        );
+        assert!(again.took_over.is_none(), "a clean release leaves nothing to take over");
     }
 
     #[test]
@@ -125,16 +109,8 @@ mod tests {
         let name = format!("test:stale-{}", std::process::id());
         std::fs::create_dir_all(lock_dir()).unwrap();
         // What a SIGKILLed run leaves: its text, and no flock (the kernel dropped it).
-        std::fs::write(
-            lock_dir().join(file_name(&name)),
-            "pid 4194304\ncommand hilt run\n",
-        )
-        .unwrap();
+        std::fs::write(lock_dir().join(file_name(&name)), "pid 4194304\ncommand hilt run\n").unwrap();
         let taken = acquire(&name).unwrap();
-        assert!(taken
-            .took_over
-            .as_deref()
-            .unwrap_or("")
-            .contains("pid 4194304"));
+        assert!(taken.took_over.as_deref().unwrap_or("").contains("pid 4194304"));
     }
 }

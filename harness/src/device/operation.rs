@@ -23,23 +23,17 @@ impl Dut {
     /// Performs operation `name` with `args` as `{arg.NAME}` values.
     pub fn op(&mut self, name: &str, args: &[(&str, &str)]) -> Result<Matched, DeviceError> {
         let target = self.target_arc();
-        let op = target.operations.get(name).ok_or_else(|| {
-            DeviceError::Config(format!("the target file declares no operation {name}"))
-        })?;
-        let op_deadline =
-            Instant::now() + self.scaled(op.timeout.unwrap_or(target.timeouts.operation));
-        let mut result = Matched {
-            outcome: "ok".into(),
-            captures: BTreeMap::new(),
-        };
+        let op = target
+            .operations
+            .get(name)
+            .ok_or_else(|| DeviceError::Config(format!("the target file declares no operation {name}")))?;
+        let op_deadline = Instant::now() + self.scaled(op.timeout.unwrap_or(target.timeouts.operation));
+        let mut result = Matched { outcome: "ok".into(), captures: BTreeMap::new() };
         let steps = match &op.body {
             OpBody::Steps(steps) => steps,
             OpBody::Exec(exec) => {
-                let argv = exec
-                    .command
-                    .iter()
-                    .map(|t| self.render(t, args))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let argv =
+                    exec.command.iter().map(|t| self.render(t, args)).collect::<Result<Vec<_>, _>>()?;
                 let timeout = self.scaled(exec.timeout);
                 let unit = self.unit().to_string();
                 let code = run_command(&argv, timeout, self.transcript_mut(), &unit)
@@ -51,21 +45,10 @@ impl Dut {
             }
         };
         for (index, step) in steps.iter().enumerate() {
-            let channel = step
-                .channel
-                .as_deref()
-                .or(op.channel.as_deref())
-                .ok_or_else(|| {
-                    DeviceError::Config(format!(
-                        "operation {name} step {} names no channel",
-                        index + 1
-                    ))
-                })?;
-            let step_err = |error| DeviceError::Expect {
-                operation: name.to_string(),
-                step: index,
-                error,
-            };
+            let channel = step.channel.as_deref().or(op.channel.as_deref()).ok_or_else(|| {
+                DeviceError::Config(format!("operation {name} step {} names no channel", index + 1))
+            })?;
+            let step_err = |error| DeviceError::Expect { operation: name.to_string(), step: index, error };
             self.channel(channel)?;
             if let Some(send) = &step.send {
                 let bytes = self.render(send, args)?;
@@ -86,9 +69,7 @@ impl Dut {
                 alternatives.iter().map(|(o, r)| (o.as_str(), r)).collect();
             let crash = self.crash_patterns();
             let (ch, transcript) = self.split_for_expect(channel).expect("opened above");
-            let matched = ch
-                .expect(&refs, &crash, deadline, transcript)
-                .map_err(step_err)?;
+            let matched = ch.expect(&refs, &crash, deadline, transcript).map_err(step_err)?;
             result.captures.extend(matched.captures);
             result.outcome = matched.outcome;
             if result.outcome != "ok" {
@@ -101,9 +82,10 @@ impl Dut {
 
     /// The channel operation `name` starts on.
     pub fn op_channel(&self, name: &str) -> Result<String, DeviceError> {
-        let op = self.target().operations.get(name).ok_or_else(|| {
-            DeviceError::Config(format!("the target file declares no operation {name}"))
-        })?;
+        let op =
+            self.target().operations.get(name).ok_or_else(|| {
+                DeviceError::Config(format!("the target file declares no operation {name}"))
+            })?;
         let first_step = match &op.body {
             OpBody::Steps(steps) => steps.first().and_then(|s| s.channel.clone()),
             OpBody::Exec(_) => None,
@@ -123,11 +105,9 @@ impl Dut {
         match ch.expect(&[], &crash, deadline, transcript) {
             // With nothing to match, reaching the deadline is the wait succeeding.
             Ok(_) | Err(ExpectError::Timeout { .. }) => Ok(()),
-            Err(error) => Err(DeviceError::Expect {
-                operation: format!("waiting on {channel}"),
-                step: 0,
-                error,
-            }),
+            Err(error) => {
+                Err(DeviceError::Expect { operation: format!("waiting on {channel}"), step: 0, error })
+            }
         }
     }
 
@@ -143,16 +123,9 @@ impl Dut {
         Ok(m)
     }
 
-    fn render(
-        &self,
-        t: &crate::config::Template,
-        args: &[(&str, &str)],
-    ) -> Result<String, DeviceError> {
+    fn render(&self, t: &crate::config::Template, args: &[(&str, &str)]) -> Result<String, DeviceError> {
         t.render(&|name: &str| match name.strip_prefix("arg.") {
-            Some(key) => args
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| v.to_string()),
+            Some(key) => args.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string()),
             None => self.builtin_placeholder(name),
         })
         .map_err(|missing| DeviceError::Config(format!("placeholder {{{missing}}} has no value")))
@@ -207,10 +180,7 @@ pub fn run_command(
                 crate::interrupt::Wait::Interrupted => {
                     format!("{program} was killed: hilt was asked to stop")
                 }
-                _ => format!(
-                    "{program} did not finish within {:.1}s and was killed",
-                    timeout.as_secs_f64()
-                ),
+                _ => format!("{program} did not finish within {:.1}s and was killed", timeout.as_secs_f64()),
             })
         }
     }

@@ -62,11 +62,8 @@ impl Transcript {
     }
 
     pub fn with_capacity(secrets: &[String], capacity: usize) -> Self {
-        let mut secrets: Vec<Vec<u8>> = secrets
-            .iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| s.as_bytes().to_vec())
-            .collect();
+        let mut secrets: Vec<Vec<u8>> =
+            secrets.iter().filter(|s| !s.is_empty()).map(|s| s.as_bytes().to_vec()).collect();
         // Longest first, so a secret that contains another is masked whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Transcript {
@@ -244,17 +241,10 @@ mod tests {
     #[test]
     fn rendering_is_ascii_whatever_the_device_printed() {
         let mut t = Transcript::new(&[]);
-        t.record(
-            "console",
-            Direction::Rx,
-            b"\x00\x1b[31m]]>\xff\xef\xbf\xbe\n",
-        );
+        t.record("console", Direction::Rx, b"\x00\x1b[31m]]>\xff\xef\xbf\xbe\n");
         let text = t.render();
         assert!(text.is_ascii());
-        assert!(
-            text.contains("\\x00\\x1b[31m]]>\\xff\\xef\\xbf\\xbe\\n"),
-            "{text}"
-        );
+        assert!(text.contains("\\x00\\x1b[31m]]>\\xff\\xef\\xbf\\xbe\\n"), "{text}");
     }
 
     #[test]

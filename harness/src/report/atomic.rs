@@ -29,10 +29,7 @@ fn write_synced(path: &Path, contents: &[u8]) -> io::Result<()> {
 fn temp_path(path: &Path) -> io::Result<PathBuf> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("not a file path: {}", path.display()),
-        )
+        io::Error::new(io::ErrorKind::InvalidInput, format!("not a file path: {}", path.display()))
     })?;
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = format!(".{}.{}.{n}.tmp", name.to_string_lossy(), std::process::id());
@@ -63,11 +60,7 @@ mod tests {
         write(&path, &vec![b'a'; 100_000]).unwrap();
         write(&path, b"new").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
-        let names: Vec<_> = dir
-            .read_dir()
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = dir.read_dir().unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, ["junit.xml"]);
     }
 
@@ -87,11 +80,7 @@ mod tests {
         };
         while !writer.is_finished() {
             let seen = fs::read(&path).unwrap();
-            assert!(
-                seen == old || seen == new,
-                "partial file of {} bytes",
-                seen.len()
-            );
+            assert!(seen == old || seen == new, "partial file of {} bytes", seen.len());
         }
         writer.join().unwrap();
     }
@@ -103,11 +92,7 @@ mod tests {
         let blocked = dir.join("blocked");
         fs::create_dir_all(blocked.join("inside")).unwrap();
         assert!(write(&blocked, b"new").is_err());
-        let names: Vec<_> = dir
-            .read_dir()
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = dir.read_dir().unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, ["blocked"]);
     }
 }

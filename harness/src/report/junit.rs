@@ -26,9 +26,8 @@ pub fn to_xml(report: &Report) -> String {
     }
     let mut junit = quick_junit::Report::new("hilt");
     junit.add_test_suites(suites);
-    let xml = junit
-        .to_string()
-        .expect("serialising into memory cannot fail and sanitised text is valid UTF-8");
+    let xml =
+        junit.to_string().expect("serialising into memory cannot fail and sanitised text is valid UTF-8");
     drop_root_skipped(xml, junit.skipped)
 }
 
@@ -36,9 +35,7 @@ pub fn to_xml(report: &Report) -> String {
 /// (it allows it on `<testsuite>`, where the per-suite count stays). Removed from the root tag only.
 fn drop_root_skipped(mut xml: String, skipped: usize) -> String {
     let attr = format!(" skipped=\"{skipped}\"");
-    let root = xml
-        .find("<testsuites")
-        .expect("quick-junit writes a <testsuites> root");
+    let root = xml.find("<testsuites").expect("quick-junit writes a <testsuites> root");
     let root_end = root + xml[root..].find('>').expect("the root tag is closed");
     if let Some(at) = xml[root..root_end].find(&attr) {
         xml.replace_range(root + at..root + at + attr.len(), "");
@@ -128,8 +125,7 @@ fn not_run_case(n: &NotRun) -> TestCase {
 
 fn case(id: &str, title: &str, capability: &str, status: TestCaseStatus, out: &str) -> TestCase {
     let mut case = TestCase::new(sanitize(&format!("{id} {title}")), status);
-    case.set_classname(sanitize(&format!("hilt.{capability}")))
-        .set_system_out(sanitize(out));
+    case.set_classname(sanitize(&format!("hilt.{capability}"))).set_system_out(sanitize(out));
     case
 }
 
@@ -157,22 +153,12 @@ mod tests {
     use crate::report::verdict::CheckResult;
 
     fn render(results: &[CheckResult], not_run: &[NotRun]) -> String {
-        let paths: Vec<PathBuf> = results
-            .iter()
-            .map(|r| PathBuf::from(format!("transcripts/{}.log", r.id)))
-            .collect();
+        let paths: Vec<PathBuf> =
+            results.iter().map(|r| PathBuf::from(format!("transcripts/{}.log", r.id))).collect();
         let info = run_info();
-        let checks = results
-            .iter()
-            .zip(&paths)
-            .map(|(result, transcript)| Recorded { result, transcript })
-            .collect();
-        to_xml(&Report {
-            info: &info,
-            checks,
-            not_run,
-            finished: true,
-        })
+        let checks =
+            results.iter().zip(&paths).map(|(result, transcript)| Recorded { result, transcript }).collect();
+        to_xml(&Report { info: &info, checks, not_run, finished: true })
     }
 
     fn not_run() -> Vec<NotRun> {
@@ -188,20 +174,14 @@ mod tests {
     #[test]
     fn hostile_output_validates_against_the_schema() {
         let xml = render(&all_verdicts(), &not_run());
-        assert!(
-            !xml.contains("]]>"),
-            "a CDATA terminator got through:\n{xml}"
-        );
+        assert!(!xml.contains("]]>"), "a CDATA terminator got through:\n{xml}");
         assert_valid_junit(&xml, &temp_dir("junit-hostile"));
     }
 
     #[test]
     fn an_empty_run_validates() {
         let xml = render(&[], &[]);
-        assert!(
-            xml.contains("<testsuites name=\"hilt\" tests=\"0\""),
-            "{xml}"
-        );
+        assert!(xml.contains("<testsuites name=\"hilt\" tests=\"0\""), "{xml}");
         assert_valid_junit(&xml, &temp_dir("junit-empty"));
     }
 
@@ -211,19 +191,12 @@ mod tests {
         assert_eq!((parsed.tests, parsed.failures, parsed.errors), (6, 1, 1));
         let names: Vec<&str> = parsed.test_suites.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["device-identity", "software-update"]);
-        let counts: Vec<_> = parsed
-            .test_suites
-            .iter()
-            .map(|s| (s.tests, s.failures, s.errors, s.skipped))
-            .collect();
+        let counts: Vec<_> =
+            parsed.test_suites.iter().map(|s| (s.tests, s.failures, s.errors, s.skipped)).collect();
         // identity: PASS, ERROR, INCONCLUSIVE; update: FAIL, NOT_APPLICABLE, not run.
         assert_eq!(counts, [(3, 0, 1, 1), (3, 1, 0, 2)]);
 
-        let cases: Vec<_> = parsed
-            .test_suites
-            .iter()
-            .flat_map(|s| &s.test_cases)
-            .collect();
+        let cases: Vec<_> = parsed.test_suites.iter().flat_map(|s| &s.test_cases).collect();
         let pass = cases[0];
         assert_eq!(pass.name.as_str(), "ID-00 title of ID-00");
         assert_eq!(pass.classname.as_deref(), Some("hilt.device-identity"));
@@ -232,9 +205,7 @@ mod tests {
             .iter()
             .map(|c| match &c.status {
                 Status::Success { .. } => "success".to_string(),
-                Status::NonSuccess {
-                    kind, ty, message, ..
-                } => {
+                Status::NonSuccess { kind, ty, message, .. } => {
                     format!("{kind:?} type={} message={}", text(ty), text(message))
                 }
                 Status::Skipped { ty, message, .. } => {
@@ -252,10 +223,7 @@ mod tests {
         ];
         assert_eq!(statuses.len(), expected.len());
         for (status, expected) in statuses.iter().zip(expected) {
-            assert!(
-                status.starts_with(expected),
-                "{status:?} should start with {expected:?}"
-            );
+            assert!(status.starts_with(expected), "{status:?} should start with {expected:?}");
         }
     }
 
@@ -267,11 +235,8 @@ mod tests {
     fn every_suite_carries_the_run_properties() {
         let parsed = Parsed::deserialize_from_str(&render(&all_verdicts(), &[])).unwrap();
         for suite in &parsed.test_suites {
-            let props: Vec<(&str, &str)> = suite
-                .properties
-                .iter()
-                .map(|p| (p.name.as_str(), p.value.as_str()))
-                .collect();
+            let props: Vec<(&str, &str)> =
+                suite.properties.iter().map(|p| (p.name.as_str(), p.value.as_str())).collect();
             assert_eq!(
                 props,
                 [
@@ -291,11 +256,7 @@ mod tests {
     fn system_out_holds_the_evidence_with_controls_visible() {
         let xml = render(&[result("ID-01", "device-identity", Verdict::Fail)], &[]);
         let parsed = Parsed::deserialize_from_str(&xml).unwrap();
-        let out = parsed.test_suites[0].test_cases[0]
-            .system_out
-            .as_deref()
-            .unwrap()
-            .to_string();
+        let out = parsed.test_suites[0].test_cases[0].system_out.as_deref().unwrap().to_string();
         for expected in [
             "verdict: FAIL\nmessage: FAIL got ␀␛[31m\\u{fffe}\\u{9b} ]]> <x>&amp;␍\n␉end\n",
             "requirements:\n  NIST IR 8259A DI.1\n  ETSI EN 303 645 5.4-4\n",

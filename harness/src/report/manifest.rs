@@ -49,13 +49,8 @@ pub fn inputs(paths: &[PathBuf]) -> Vec<Entry> {
     paths
         .iter()
         .map(|p| {
-            let (sha256, bytes) =
-                sha256_file(p).unwrap_or_else(|e| (format!("unreadable: {e}"), 0));
-            Entry {
-                path: p.display().to_string(),
-                sha256,
-                bytes,
-            }
+            let (sha256, bytes) = sha256_file(p).unwrap_or_else(|e| (format!("unreadable: {e}"), 0));
+            Entry { path: p.display().to_string(), sha256, bytes }
         })
         .collect()
 }
@@ -71,11 +66,7 @@ pub fn write(
     let mut listed = Vec::new();
     for f in files {
         let (sha256, bytes) = sha256_file(&out_dir.join(f))?;
-        listed.push(Entry {
-            path: slash(f),
-            sha256,
-            bytes,
-        });
+        listed.push(Entry { path: slash(f), sha256, bytes });
     }
     let doc = json!({
         "hilt_version": hilt_version,
@@ -92,10 +83,7 @@ fn to_json(e: &Entry) -> Value {
 }
 
 fn slash(p: &Path) -> String {
-    p.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
+    p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 /// One way a results directory differs from its manifest.
@@ -122,11 +110,9 @@ impl std::fmt::Display for Finding {
 pub fn verify(out_dir: &Path) -> Result<(usize, Vec<Finding>), String> {
     let path = out_dir.join(FILE);
     let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let doc: Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a manifest: {e}", path.display()))?;
-    let files = doc["files"]
-        .as_array()
-        .ok_or_else(|| format!("{}: no \"files\" list", path.display()))?;
+    let doc: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not a manifest: {e}", path.display()))?;
+    let files = doc["files"].as_array().ok_or_else(|| format!("{}: no \"files\" list", path.display()))?;
     let mut findings = Vec::new();
     let mut listed = Vec::new();
     for f in files {

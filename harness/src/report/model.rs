@@ -36,10 +36,7 @@ pub struct Report<'a> {
 
 impl Report<'_> {
     pub fn count(&self, verdict: Verdict) -> usize {
-        self.checks
-            .iter()
-            .filter(|c| c.result.verdict == verdict)
-            .count()
+        self.checks.iter().filter(|c| c.result.verdict == verdict).count()
     }
 }
 
@@ -78,10 +75,5 @@ fn value_with_unit(m: &Measurement) -> String {
 
 /// `describe` for a recorded check.
 pub fn describe_result(r: &CheckResult) -> String {
-    describe(
-        r.verdict.as_str(),
-        &r.message,
-        &r.requirements,
-        &r.measurements,
-    )
+    describe(r.verdict.as_str(), &r.message, &r.requirements, &r.measurements)
 }

@@ -48,9 +48,6 @@ mod tests {
         assert_eq!(at(951_782_400, 0), "2000-02-29T00:00:00.000Z");
         assert_eq!(at(1_709_210_096, 123), "2024-02-29T12:34:56.123Z");
         assert_eq!(at(253_402_300_799, 999), "9999-12-31T23:59:59.999Z");
-        assert_eq!(
-            rfc3339(UNIX_EPOCH - Duration::from_secs(1)),
-            "1970-01-01T00:00:00.000Z"
-        );
+        assert_eq!(rfc3339(UNIX_EPOCH - Duration::from_secs(1)), "1970-01-01T00:00:00.000Z");
     }
 }

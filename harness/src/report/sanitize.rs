@@ -23,9 +23,7 @@ pub fn sanitize(text: &str) -> String {
             '\n' => out.push(c),
             '\u{0}'..='\u{1f}' => out.push(control_picture(c as u32)),
             '\u{7f}' => out.push('\u{2421}'),
-            '\u{80}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}' => {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32))
-            }
+            '\u{80}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             _ => out.push(c),
         }
     }
@@ -44,18 +42,14 @@ mod tests {
 
     /// The XML 1.0 `Char` production.
     fn xml_legal(c: char) -> bool {
-        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
-            || c >= '\u{10000}'
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}') || c >= '\u{10000}'
     }
 
     #[test]
     fn controls_become_visible() {
         assert_eq!(sanitize("a\u{0}b\u{1b}[31mc\u{7f}"), "a␀b␛[31mc␡");
         assert_eq!(sanitize("tab\there\r\n"), "tab␉here␍\n");
-        assert_eq!(
-            sanitize("\u{9b}x\u{fffe}\u{ffff}"),
-            "\\u{9b}x\\u{fffe}\\u{ffff}"
-        );
+        assert_eq!(sanitize("\u{9b}x\u{fffe}\u{ffff}"), "\\u{9b}x\\u{fffe}\\u{ffff}");
     }
 
     #[test]

@@ -43,10 +43,7 @@ impl Summary {
             })
             .collect();
         Summary {
-            counts: Verdict::ALL
-                .iter()
-                .map(|v| (*v, report.count(*v)))
-                .collect(),
+            counts: Verdict::ALL.iter().map(|v| (*v, report.count(*v))).collect(),
             not_run: report.not_run.len(),
             not_passed,
         }
@@ -60,24 +57,14 @@ impl Summary {
 /// Sanitised, since messages quote device output and a terminal would act on its escape codes.
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let counts: Vec<String> = self
-            .counts
-            .iter()
-            .map(|(v, n)| format!("{n} {v}"))
-            .collect();
+        let counts: Vec<String> = self.counts.iter().map(|(v, n)| format!("{n} {v}")).collect();
         write!(f, "hilt: {} check(s): {}", self.total(), counts.join(", "))?;
         if self.not_run > 0 {
             write!(f, "; {} not run", self.not_run)?;
         }
         writeln!(f)?;
         for p in &self.not_passed {
-            writeln!(
-                f,
-                "  {:<14} {} {}",
-                p.verdict.as_str(),
-                p.id,
-                sanitize(&p.title)
-            )?;
+            writeln!(f, "  {:<14} {} {}", p.verdict.as_str(), p.id, sanitize(&p.title))?;
             writeln!(f, "  {:<14} {}", "", sanitize(&p.message))?;
             writeln!(f, "  {:<14} evidence: {}", "", p.transcript.display())?;
         }

@@ -53,11 +53,7 @@ pub const HOSTILE: &str = "got \u{0}\u{1b}[31m\u{fffe}\u{9b} ]]> <x>&amp;\r\n\te
 pub fn result(id: &str, capability: &str, verdict: Verdict) -> CheckResult {
     let mut transcript = Transcript::new(&[]);
     transcript.record("console", Direction::Tx, b"id\n");
-    transcript.record(
-        "console",
-        Direction::Rx,
-        b"\x00\x1b[31m]]>\xff\xfe\xed\xa0\x80\n",
-    );
+    transcript.record("console", Direction::Rx, b"\x00\x1b[31m]]>\xff\xfe\xed\xa0\x80\n");
     transcript.note("harness", HOSTILE);
     CheckResult {
         id: id.into(),
@@ -83,11 +79,7 @@ pub fn all_verdicts() -> Vec<CheckResult> {
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let capability = if i % 2 == 0 {
-                "device-identity"
-            } else {
-                "software-update"
-            };
+            let capability = if i % 2 == 0 { "device-identity" } else { "software-update" };
             result(&format!("ID-0{i}"), capability, *v)
         })
         .collect()
@@ -97,14 +89,8 @@ pub fn all_verdicts() -> Vec<CheckResult> {
 pub fn assert_valid_junit(xml: &str, dir: &Path) {
     let schema = std::env::var_os("HILT_JUNIT_XSD")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/schemas/junit-10.xsd")
-        });
-    assert!(
-        schema.exists(),
-        "JUnit schema {} not found: set HILT_JUNIT_XSD",
-        schema.display()
-    );
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/schemas/junit-10.xsd"));
+    assert!(schema.exists(), "JUnit schema {} not found: set HILT_JUNIT_XSD", schema.display());
     let file = dir.join("junit-under-test.xml");
     fs::write(&file, xml).expect("write junit under test");
     let out = Command::new("xmllint")

@@ -27,13 +27,8 @@ impl Verdict {
         }
     }
 
-    pub const ALL: [Verdict; 5] = [
-        Verdict::Pass,
-        Verdict::Fail,
-        Verdict::Error,
-        Verdict::NotApplicable,
-        Verdict::Inconclusive,
-    ];
+    pub const ALL: [Verdict; 5] =
+        [Verdict::Pass, Verdict::Fail, Verdict::Error, Verdict::NotApplicable, Verdict::Inconclusive];
 }
 
 impl fmt::Display for Verdict {

@@ -107,12 +107,7 @@ impl ResultsWriter {
             .zip(&self.transcripts)
             .map(|(result, transcript)| Recorded { result, transcript })
             .collect();
-        Report {
-            info: &self.info,
-            checks,
-            not_run: &self.not_run,
-            finished: self.finished,
-        }
+        Report { info: &self.info, checks, not_run: &self.not_run, finished: self.finished }
     }
 
     /// Tries every file even if one fails, so one bad write does not cost the others; the
@@ -122,20 +117,10 @@ impl ResultsWriter {
         let junit = atomic::write(&self.out_dir.join(JUNIT), junit::to_xml(&report).as_bytes());
         let json = atomic::write(&self.out_dir.join(JSON), json::to_json(&report).as_bytes());
         let mut files: Vec<PathBuf> = vec![JUNIT.into(), JSON.into()];
-        files.extend(
-            self.transcripts
-                .iter()
-                .filter(|t| self.out_dir.join(t).exists())
-                .cloned(),
-        );
+        files.extend(self.transcripts.iter().filter(|t| self.out_dir.join(t).exists()).cloned());
         let created = super::rfc3339::rfc3339(std::time::SystemTime::now());
-        let manifest = manifest::write(
-            &self.out_dir,
-            &self.info.hilt_version,
-            &created,
-            &self.inputs,
-            &files,
-        );
+        let manifest =
+            manifest::write(&self.out_dir, &self.info.hilt_version, &created, &self.inputs, &files);
         junit.and(json).and(manifest)
     }
 
@@ -157,13 +142,7 @@ impl ResultsWriter {
 fn safe_stem(id: &str) -> String {
     let mut stem: String = id
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
         .take(MAX_STEM)
         .collect();
     if stem.is_empty() || stem.starts_with('.') {
@@ -175,13 +154,7 @@ fn safe_stem(id: &str) -> String {
 /// The log file: what the check is and concluded, then every byte exchanged. Sanitised like the
 /// JUnit text, so `cat` on a terminal shows control characters instead of obeying them.
 fn transcript_log(r: &CheckResult) -> String {
-    let text = format!(
-        "check: {} {}\n{}\n{}",
-        r.id,
-        r.title,
-        describe_result(r),
-        r.transcript.render()
-    );
+    let text = format!("check: {} {}\n{}\n{}", r.id, r.title, describe_result(r), r.transcript.render());
     sanitize(&text)
 }
 
@@ -190,9 +163,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::report::testutil::{
-        all_verdicts, assert_valid_junit, result, run_info, temp_dir, HOSTILE,
-    };
+    use crate::report::testutil::{all_verdicts, assert_valid_junit, result, run_info, temp_dir, HOSTILE};
     use crate::report::verdict::Verdict;
 
     fn json_of(dir: &Path) -> Value {
@@ -263,15 +234,10 @@ mod tests {
     fn transcript_log_has_a_header_and_visible_controls() {
         let dir = temp_dir("writer-log");
         let mut writer = ResultsWriter::create(&dir, run_info()).unwrap();
-        let path = writer
-            .record(result("ID-02", "device-identity", Verdict::Fail))
-            .unwrap();
+        let path = writer.record(result("ID-02", "device-identity", Verdict::Fail)).unwrap();
         let log = fs::read_to_string(path).unwrap();
         assert!(log.starts_with("check: ID-02 title of ID-02\nverdict: FAIL\nmessage: FAIL got ␀␛"));
-        assert!(
-            log.contains("requirements:\n  NIST IR 8259A DI.1\n"),
-            "{log}"
-        );
+        assert!(log.contains("requirements:\n  NIST IR 8259A DI.1\n"), "{log}");
         assert!(log.contains("RX \"\\x00\\x1b[31m]]>"), "{log}");
         assert!(!log.contains('\u{1b}'), "{log}");
     }
@@ -281,13 +247,8 @@ mod tests {
         let dir = temp_dir("writer-names");
         let mut writer = ResultsWriter::create(&dir, run_info()).unwrap();
         let mut name = |id: &str| {
-            let path = writer
-                .record(result(id, "device-identity", Verdict::Pass))
-                .unwrap();
-            path.strip_prefix(dir.join("transcripts"))
-                .unwrap()
-                .display()
-                .to_string()
+            let path = writer.record(result(id, "device-identity", Verdict::Pass)).unwrap();
+            path.strip_prefix(dir.join("transcripts")).unwrap().display().to_string()
         };
         assert_eq!(name("ID-01"), "ID-01.log");
         assert_eq!(name("ID-01"), "ID-01-2.log");
@@ -296,10 +257,7 @@ mod tests {
         assert_eq!(name(".hidden"), "_.hidden.log");
         assert_eq!(name(""), "_.log");
         assert_eq!(name("ID 05/ü"), "ID_05__.log");
-        assert_eq!(
-            name(&"x".repeat(300)),
-            format!("{}.log", "x".repeat(MAX_STEM))
-        );
+        assert_eq!(name(&"x".repeat(300)), format!("{}.log", "x".repeat(MAX_STEM)));
         let json = json_of(&dir);
         assert_eq!(json["checks"][1]["transcript"], "transcripts/ID-01-2.log");
     }
@@ -314,11 +272,7 @@ mod tests {
         let summary = writer.summary();
         assert_eq!(summary.total(), 5);
         assert!(summary.counts.iter().all(|(_, n)| *n == 1));
-        let not_passed: Vec<_> = summary
-            .not_passed
-            .iter()
-            .map(|p| (p.id.as_str(), p.verdict))
-            .collect();
+        let not_passed: Vec<_> = summary.not_passed.iter().map(|p| (p.id.as_str(), p.verdict)).collect();
         assert_eq!(
             not_passed,
             [
@@ -328,15 +282,9 @@ mod tests {
                 ("ID-04", Verdict::Inconclusive),
             ]
         );
-        assert_eq!(
-            summary.not_passed[0].transcript,
-            dir.join("transcripts/ID-01.log")
-        );
+        assert_eq!(summary.not_passed[0].transcript, dir.join("transcripts/ID-01.log"));
         let text = summary.to_string();
-        assert!(
-            text.starts_with("hilt: 5 check(s): 1 PASS, 1 FAIL, 1 ERROR"),
-            "{text}"
-        );
+        assert!(text.starts_with("hilt: 5 check(s): 1 PASS, 1 FAIL, 1 ERROR"), "{text}");
         assert!(!text.contains('\u{1b}'), "{text}");
     }
 }

@@ -35,12 +35,8 @@ struct Session {
 /// Runs `planned` against `target` and returns the process exit code.
 pub fn run(target: Target, suites: &[Suite], planned: Vec<Planned>, opts: &RunOptions) -> i32 {
     let selected: Vec<Planned> = planned.into_iter().filter(|p| selected(p, opts)).collect();
-    let mut args = Arguments {
-        exact: opts.exact,
-        list: opts.list,
-        test_threads: Some(1),
-        ..Arguments::default()
-    };
+    let mut args =
+        Arguments { exact: opts.exact, list: opts.list, test_threads: Some(1), ..Arguments::default() };
     if opts.list {
         let trials = selected.iter().map(|p| trial(p, || Ok(()))).collect();
         let _ = libtest_mimic::run(&args, trials);
@@ -75,26 +71,18 @@ pub fn run(target: Target, suites: &[Suite], planned: Vec<Planned>, opts: &RunOp
         started: SystemTime::now(),
         suites: suites.iter().map(|s| s.name.clone()).collect(),
     };
-    let inputs: Vec<PathBuf> = std::iter::once(target.file.clone())
-        .chain(suites.iter().map(|s| s.file.clone()))
-        .collect();
+    let inputs: Vec<PathBuf> =
+        std::iter::once(target.file.clone()).chain(suites.iter().map(|s| s.file.clone())).collect();
     let writer = match ResultsWriter::create(&opts.out_dir, info)
         .and_then(|mut w| w.set_inputs(&inputs).map(|()| w))
     {
         Ok(w) => w,
         Err(e) => {
-            eprintln!(
-                "hilt: cannot write results to {}: {e}",
-                opts.out_dir.display()
-            );
+            eprintln!("hilt: cannot write results to {}: {e}", opts.out_dir.display());
             return exit::USAGE;
         }
     };
-    let session = Arc::new(Mutex::new(Session {
-        dut,
-        writer,
-        not_run: Vec::new(),
-    }));
+    let session = Arc::new(Mutex::new(Session { dut, writer, not_run: Vec::new() }));
     identify(&session);
 
     let trials = selected
@@ -106,10 +94,7 @@ pub fn run(target: Target, suites: &[Suite], planned: Vec<Planned>, opts: &RunOp
                 record(
                     &session,
                     &p,
-                    Conclusion {
-                        verdict: Verdict::NotApplicable,
-                        message: reason.clone(),
-                    },
+                    Conclusion { verdict: Verdict::NotApplicable, message: reason.clone() },
                     vec![],
                     Instant::now(),
                     SystemTime::now(),
@@ -131,10 +116,7 @@ pub fn run(target: Target, suites: &[Suite], planned: Vec<Planned>, opts: &RunOp
     let code = summary::print(&session.writer, &opts.out_dir);
     match interrupt::requested() {
         Some(signal) => {
-            println!(
-                "hilt: stopped by signal {signal}; {} check(s) not run",
-                not_run.len()
-            );
+            println!("hilt: stopped by signal {signal}; {} check(s) not run", not_run.len());
             128 + signal
         }
         None => code,
@@ -155,9 +137,7 @@ fn selected(p: &Planned, opts: &RunOptions) -> bool {
 
 /// The libtest-mimic trial for `p`; NOT_APPLICABLE checks are "ignored" there (and recorded by us).
 fn trial(p: &Planned, body: impl FnOnce() -> Result<(), Failed> + Send + 'static) -> Trial {
-    Trial::test(p.name(), body)
-        .with_kind(p.capability.clone())
-        .with_ignored_flag(p.not_applicable.is_some())
+    Trial::test(p.name(), body).with_kind(p.capability.clone()).with_ignored_flag(p.not_applicable.is_some())
 }
 
 /// Reads the device's identifier and firmware version for the report header. Failures are left to
@@ -165,20 +145,12 @@ fn trial(p: &Planned, body: impl FnOnce() -> Result<(), Failed> + Send + 'static
 fn identify(session: &Arc<Mutex<Session>>) {
     let mut s = session.lock().unwrap_or_else(|e| e.into_inner());
     let target = s.dut.target().clone();
-    if let Some(op) = target
-        .capabilities
-        .device_identity
-        .as_ref()
-        .and_then(|c| c.read.first())
-    {
+    if let Some(op) = target.capabilities.device_identity.as_ref().and_then(|c| c.read.first()) {
         s.writer.info_mut().device_id = crate::checks::identity::read_id(&mut s.dut, op).ok();
     }
     if let Some(op) = &target.lifecycle.version {
-        s.writer.info_mut().firmware_version = s
-            .dut
-            .op_ok(op, &[])
-            .ok()
-            .and_then(|m| m.captures.get("version").cloned());
+        s.writer.info_mut().firmware_version =
+            s.dut.op_ok(op, &[]).ok().and_then(|m| m.captures.get("version").cloned());
     }
     let _ = s.dut.take_transcript();
 }
@@ -188,18 +160,10 @@ fn run_one(session: &Arc<Mutex<Session>>, p: &Planned) -> Result<(), Failed> {
     let start = Instant::now();
     let mut s = session.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(signal) = interrupt::requested() {
-        return Err(not_run(
-            &mut s,
-            p,
-            format!("the run was stopped by signal {signal} before it started"),
-        ));
+        return Err(not_run(&mut s, p, format!("the run was stopped by signal {signal} before it started")));
     }
     let params = Params::new(p.def.params, &p.params);
-    let mut ctx = Context {
-        dut: &mut s.dut,
-        params: &params,
-        measurements: Vec::new(),
-    };
+    let mut ctx = Context { dut: &mut s.dut, params: &params, measurements: Vec::new() };
     let outcome = ctx
         .dut
         .ensure_state(p.def.state)
@@ -213,11 +177,7 @@ fn run_one(session: &Arc<Mutex<Session>>, p: &Planned) -> Result<(), Failed> {
     // A check cut off by a stop has no verdict: its ERROR would be the stop's, not the device's.
     if let (Some(signal), Verdict::Error) = (interrupt::requested(), conclusion.verdict) {
         let _ = s.dut.take_transcript();
-        return Err(not_run(
-            &mut s,
-            p,
-            format!("the run was stopped by signal {signal} while it ran"),
-        ));
+        return Err(not_run(&mut s, p, format!("the run was stopped by signal {signal} while it ran")));
     }
     drop(s);
     let verdict = conclusion.verdict;
@@ -246,15 +206,8 @@ fn conclusion_from_error(e: &DeviceError, in_setup: bool) -> Conclusion {
     if e.is_device_crash() {
         return Conclusion::fail(format!("expected the device to keep running; {e}"));
     }
-    let when = if in_setup {
-        "while bringing the device to the state the check needs: "
-    } else {
-        ""
-    };
-    Conclusion {
-        verdict: Verdict::Error,
-        message: format!("{when}{e}"),
-    }
+    let when = if in_setup { "while bringing the device to the state the check needs: " } else { "" };
+    Conclusion { verdict: Verdict::Error, message: format!("{when}{e}") }
 }
 
 fn record(

@@ -32,23 +32,11 @@ pub fn validate_suite(suite: &Suite) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (index, entry) in suite.checks.iter().enumerate() {
         let at = |key: &str, message: String| {
-            config::locate(
-                &suite.source,
-                &suite.file,
-                &["checks", &index.to_string(), key],
-                message,
-            )
+            config::locate(&suite.source, &suite.file, &["checks", &index.to_string(), key], message)
         };
         let Some(def) = checks::find(&entry.id) else {
-            let known = checks::all()
-                .iter()
-                .map(|c| c.id)
-                .collect::<Vec<_>>()
-                .join(", ");
-            out.push(at(
-                "id",
-                format!("unknown check id {:?}; hilt knows {known}", entry.id),
-            ));
+            let known = checks::all().iter().map(|c| c.id).collect::<Vec<_>>().join(", ");
+            out.push(at("id", format!("unknown check id {:?}; hilt knows {known}", entry.id)));
             continue;
         };
         if checks::declares_known(&entry.capability).is_none() {
@@ -64,17 +52,10 @@ pub fn validate_suite(suite: &Suite) -> Vec<Diagnostic> {
         for name in entry.params.keys() {
             if !def.params.iter().any(|p| p.name == name) {
                 let known: Vec<_> = def.params.iter().map(|p| p.name).collect();
-                let expected = if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                };
+                let expected = if known.is_empty() { "none".to_string() } else { known.join(", ") };
                 out.push(at(
                     "params",
-                    format!(
-                        "check {} has no parameter {name:?}; it takes: {expected}",
-                        def.id
-                    ),
+                    format!("check {} has no parameter {name:?}; it takes: {expected}", def.id),
                 ));
             }
         }

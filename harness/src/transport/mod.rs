@@ -60,9 +60,7 @@ impl Stream {
             Ok(0) => ReadOutcome::Closed("end of stream".into()),
             Ok(n) => ReadOutcome::Data(n),
             // A serial port's own timeout after poll said readable: treat as nothing yet.
-            Err(e)
-                if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock =>
-            {
+            Err(e) if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock => {
                 ReadOutcome::Data(0)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::Data(0),
@@ -90,16 +88,8 @@ fn wait_readable(fd: RawFd, deadline: Instant) -> io::Result<Ready> {
         let ms = remaining.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
         // poll(2) ignores entries with a negative fd: no wake pipe before `interrupt::install`.
         let mut pfds = [
-            libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: wake,
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            libc::pollfd { fd, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: wake, events: libc::POLLIN, revents: 0 },
         ];
         // SAFETY: two valid pollfds.
         let rc = unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };

@@ -23,10 +23,7 @@ pub fn open_path(path: &str, baud: u32) -> io::Result<Stream> {
             .timeout(Duration::from_millis(10)),
     )
     .map_err(|e| io::Error::other(format!("cannot open serial port {path}: {e}")))?;
-    Ok(Stream::new(
-        Box::new(port),
-        format!("{path} at {baud} baud"),
-    ))
+    Ok(Stream::new(Box::new(port), format!("{path} at {baud} baud")))
 }
 
 pub fn open_usb(selector: &UsbSelector, baud: u32) -> io::Result<Stream> {
@@ -48,10 +45,8 @@ pub fn find_usb(selector: &UsbSelector) -> io::Result<String> {
                 info.pid,
                 info.serial_number.as_deref().unwrap_or("-")
             ));
-            let serial_ok = selector
-                .serial
-                .as_deref()
-                .is_none_or(|want| info.serial_number.as_deref() == Some(want));
+            let serial_ok =
+                selector.serial.as_deref().is_none_or(|want| info.serial_number.as_deref() == Some(want));
             if info.vid == selector.vid && info.pid == selector.pid && serial_ok {
                 matches.push(p.port_name.clone());
             }
@@ -61,11 +56,7 @@ pub fn find_usb(selector: &UsbSelector) -> io::Result<String> {
         "{:04x}:{:04x}{}",
         selector.vid,
         selector.pid,
-        selector
-            .serial
-            .as_deref()
-            .map(|s| format!(" serial {s}"))
-            .unwrap_or_default()
+        selector.serial.as_deref().map(|s| format!(" serial {s}")).unwrap_or_default()
     );
     match matches.len() {
         1 => Ok(matches.remove(0)),
@@ -73,11 +64,7 @@ pub fn find_usb(selector: &UsbSelector) -> io::Result<String> {
             io::ErrorKind::NotFound,
             format!(
                 "no USB serial port matches {wanted}; attached: {}",
-                if seen.is_empty() {
-                    "none".to_string()
-                } else {
-                    seen.join(", ")
-                }
+                if seen.is_empty() { "none".to_string() } else { seen.join(", ") }
             ),
         )),
         _ => Err(io::Error::other(format!(

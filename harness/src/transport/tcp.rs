@@ -7,10 +7,7 @@ use std::time::Duration;
 use super::Stream;
 
 pub fn open(host: &str, port: u16, timeout: Duration) -> io::Result<Stream> {
-    let mut last = io::Error::new(
-        io::ErrorKind::NotFound,
-        format!("{host}:{port} resolves to no address"),
-    );
+    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{host}:{port} resolves to no address"));
     for addr in (host, port).to_socket_addrs()? {
         match TcpStream::connect_timeout(&addr, timeout) {
             Ok(s) => {

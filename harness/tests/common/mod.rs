@@ -8,17 +8,12 @@ use std::process::{Command, Output};
 
 /// The repository root: where `cargo run` runs hilt, so default paths resolve as for a user.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("harness/ has a parent")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("harness/ has a parent").to_path_buf()
 }
 
 /// A fresh, empty directory for one test's results.
 pub fn out_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("hilt-tests")
-        .join(name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hilt-tests").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create test out dir");
     dir
@@ -44,12 +39,7 @@ impl Run {
             .as_array()
             .expect("checks array")
             .iter()
-            .map(|c| {
-                (
-                    c["id"].as_str().unwrap().to_string(),
-                    c["verdict"].as_str().unwrap().to_string(),
-                )
-            })
+            .map(|c| (c["id"].as_str().unwrap().to_string(), c["verdict"].as_str().unwrap().to_string()))
             .collect()
     }
 
@@ -65,19 +55,14 @@ impl Run {
     }
 
     pub fn explain(&self) -> String {
-        format!(
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
+        format!("exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
     }
 }
 
 /// Runs `hilt ARGS` from the repository root with `env` set (and REFDEV_FLAWS cleared unless given).
 pub fn hilt(args: &[&str], env: &[(&str, &str)]) -> (i32, Output) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hilt"));
-    cmd.current_dir(repo_root())
-        .args(args)
-        .env_remove("REFDEV_FLAWS");
+    cmd.current_dir(repo_root()).args(args).env_remove("REFDEV_FLAWS");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -110,11 +95,7 @@ pub fn assert_junit_valid(path: &Path) {
     let schema = std::env::var("HILT_JUNIT_XSD")
         .map(PathBuf::from)
         .unwrap_or_else(|_| repo_root().join("../shared/schemas/junit-10.xsd"));
-    assert!(
-        schema.exists(),
-        "JUnit schema not found at {} (set HILT_JUNIT_XSD)",
-        schema.display()
-    );
+    assert!(schema.exists(), "JUnit schema not found at {} (set HILT_JUNIT_XSD)", schema.display());
     let out = Command::new("xmllint")
         .arg("--noout")
         .arg("--schema")

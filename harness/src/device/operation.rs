@@ -19,6 +19,9 @@ use super::expect::{ExpectError, Matched};
 use super::transcript::{Direction, Transcript};
 use crate::config::OpBody;
 
+/// How a transcript notes a declared wait (e.g. a lockout window) that the device imposed.
+pub const WAITED: &str = "declared wait over after";
+
 impl Dut {
     /// Performs operation `name` with `args` as `{arg.NAME}` values.
     pub fn op(&mut self, name: &str, args: &[(&str, &str)]) -> Result<Matched, DeviceError> {
@@ -101,10 +104,15 @@ impl Dut {
     pub fn wait_watching(&mut self, channel: &str, deadline: Instant) -> Result<(), DeviceError> {
         self.channel(channel)?;
         let crash = self.crash_patterns();
+        let start = Instant::now();
         let (ch, transcript) = self.split_for_expect(channel).expect("opened above");
         match ch.expect(&[], &crash, deadline, transcript) {
             // With nothing to match, reaching the deadline is the wait succeeding.
-            Ok(_) | Err(ExpectError::Timeout { .. }) => Ok(()),
+            Ok(_) | Err(ExpectError::Timeout { .. }) => {
+                // The benchmark adds these up: time the device's own rules imposed on the run.
+                self.note(format!("{WAITED} {:.3}s", start.elapsed().as_secs_f64()));
+                Ok(())
+            }
             Err(error) => {
                 Err(DeviceError::Expect { operation: format!("waiting on {channel}"), step: 0, error })
             }

@@ -103,7 +103,7 @@ struct RunArgs {
 }
 
 /// The suites `hilt run` uses when none is named.
-const DEFAULT_SUITES: [&str; 2] = ["identity", "access-lockout"];
+const DEFAULT_SUITES: [&str; 3] = ["identity", "access-lockout", "factory-reset"];
 
 fn main() -> ExitCode {
     // `hilt list | head` should end quietly, as other command-line tools do, not panic on EPIPE.

@@ -11,13 +11,23 @@ const SUITE: &str = include_str!("../../testsuites/identity.yaml");
 
 fn assert_located(source: &str, result: Result<(), Diagnostics>, file: &str) {
     let Err(diagnostics) = result else { return };
-    let lines = source.lines().count().max(1);
+    let lines = yaml_lines(source);
     assert!(!diagnostics.0.is_empty(), "an error with no diagnostic");
     for d in diagnostics.0 {
         assert_eq!(d.file, Path::new(file));
         assert!(d.line >= 1 && d.column >= 1, "{d}");
         assert!(d.line <= lines + 1, "{d} is past the end ({lines} lines)");
     }
+}
+
+/// Lines as YAML (libyaml) counts them: a lone CR, NEL, LS and PS end a line too, not only LF.
+fn yaml_lines(source: &str) -> usize {
+    let unified: String = source
+        .replace("\r\n", "\n")
+        .chars()
+        .map(|c| if matches!(c, '\r' | '\u{85}' | '\u{2028}' | '\u{2029}') { '\n' } else { c })
+        .collect();
+    unified.lines().count().max(1)
 }
 
 fn check_both(source: &str) {
@@ -74,4 +84,11 @@ proptest! {
         check_both(&mutate(TARGET, kind, at, len, c));
         check_both(&mutate(SUITE, kind, at, len, c));
     }
+}
+
+/// Found by the fuzzer: libyaml counts a lone CR as a line break, so the error is on line 3.
+#[test]
+fn an_unterminated_quote_after_a_lone_carriage_return_is_located() {
+    check_both("'\r\u{a1}\n");
+    check_both("'\u{2028}x\u{85}");
 }

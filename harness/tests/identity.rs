@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_junit_valid, run};
+use common::{assert_flaw_verdicts, assert_junit_valid, run};
 
 #[test]
 fn conformant_device_passes_every_identity_check() {
@@ -25,43 +25,22 @@ fn conformant_device_passes_every_identity_check() {
     }
 }
 
-/// (flaw, the check it must make FAIL, words the failure message must contain)
-const MATRIX: &[(&str, &str, &str)] = &[
-    ("id-channel-mismatch", "ID-01", "identify-mgmt"),
-    ("id-shared", "ID-02", "both report"),
-    ("id-random-per-boot", "ID-03", "after power cycle 1"),
-    ("id-changes-on-reset", "ID-05", "survive factory reset"),
-];
-
-fn assert_only_target_fails(flaw: &str) {
-    let (_, check, words) = MATRIX.iter().find(|(f, _, _)| *f == flaw).expect("flaw in matrix");
-    let r = run(&format!("identity-{flaw}"), flaw, &["--suite", "identity"]);
-    assert_eq!(r.code, 1, "{flaw}: {}", r.explain());
-    for (id, verdict) in r.verdicts() {
-        let want = if id == *check { "FAIL" } else { "PASS" };
-        assert_eq!(verdict, want, "{flaw}: {id} ({})\n{}", r.message(&id), r.explain());
-    }
-    let message = r.message(check);
-    assert!(message.contains(words), "{flaw}: {check} message should name what differed: {message}");
-    assert_junit_valid(&r.out.join("junit.xml"));
-}
-
 #[test]
 fn flaw_id_channel_mismatch_fails_id01() {
-    assert_only_target_fails("id-channel-mismatch");
+    assert_flaw_verdicts("identity", "id-channel-mismatch", &[("ID-01", "FAIL")], "identify-mgmt");
 }
 
 #[test]
 fn flaw_id_shared_fails_id02() {
-    assert_only_target_fails("id-shared");
+    assert_flaw_verdicts("identity", "id-shared", &[("ID-02", "FAIL")], "both report");
 }
 
 #[test]
 fn flaw_id_random_per_boot_fails_id03() {
-    assert_only_target_fails("id-random-per-boot");
+    assert_flaw_verdicts("identity", "id-random-per-boot", &[("ID-03", "FAIL")], "after power cycle 1");
 }
 
 #[test]
 fn flaw_id_changes_on_reset_fails_id05() {
-    assert_only_target_fails("id-changes-on-reset");
+    assert_flaw_verdicts("identity", "id-changes-on-reset", &[("ID-05", "FAIL")], "survive factory reset");
 }

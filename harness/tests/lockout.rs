@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_junit_valid, run};
+use common::{assert_flaw_verdicts, assert_junit_valid, run};
 
 #[test]
 fn conformant_device_passes_every_lockout_check() {
@@ -21,66 +21,44 @@ fn conformant_device_passes_every_lockout_check() {
     assert_junit_valid(&r.out.join("junit.xml"));
 }
 
-/// (flaw, checks that must FAIL, checks that may not PASS either, words in the first FAIL's message)
-const MATRIX: &[(&str, &[&str], &[&str], &str)] = &[
-    ("lockout-none", &["LA-05", "LA-06"], &["LA-07"], "never locking"),
-    ("lockout-shorter-than-declared", &["LA-05"], &[], "declared 3.0 s"),
-    ("lockout-resets-on-reboot", &["LA-06"], &[], "survive a power cycle"),
-    ("lockout-per-connection", &["LA-07", "LA-06"], &[], "login-mgmt answered \"ok\""),
-    ("password-change-no-auth", &["LA-08"], &[], "without login"),
-    ("default-password", &["LA-03", "LA-04"], &[], "accepted \"admin\""),
-    ("mgmt-no-auth", &["LA-02", "LA-04"], &[], "protected-mgmt refused without credentials"),
-];
-
-fn assert_flaw(flaw: &str) {
-    let (_, fails, not_pass, words) = MATRIX.iter().find(|(f, ..)| *f == flaw).expect("flaw in matrix");
-    let r = run(&format!("lockout-{flaw}"), flaw, &["--suite", "access-lockout"]);
-    assert_eq!(r.code, 1, "{flaw}: {}", r.explain());
-    for (id, verdict) in r.verdicts() {
-        if fails.contains(&id.as_str()) {
-            assert_eq!(verdict, "FAIL", "{flaw}: {id} ({})", r.message(&id));
-        } else if not_pass.contains(&id.as_str()) {
-            assert_eq!(verdict, "INCONCLUSIVE", "{flaw}: {id} ({})", r.message(&id));
-        } else {
-            assert_eq!(verdict, "PASS", "{flaw}: {id} ({})", r.message(&id));
-        }
-    }
-    let message = r.message(fails[0]);
-    assert!(message.contains(words), "{flaw}: {} should say what differed: {message}", fails[0]);
-    assert_junit_valid(&r.out.join("junit.xml"));
+fn assert_flaw(flaw: &str, expected: &[(&str, &str)], words: &str) {
+    assert_flaw_verdicts("access-lockout", flaw, expected, words);
 }
 
 #[test]
 fn flaw_lockout_none() {
-    assert_flaw("lockout-none");
+    let expected = [("LA-05", "FAIL"), ("LA-06", "FAIL"), ("LA-07", "INCONCLUSIVE")];
+    assert_flaw("lockout-none", &expected, "never locking");
 }
 
 #[test]
 fn flaw_lockout_shorter_than_declared() {
-    assert_flaw("lockout-shorter-than-declared");
+    assert_flaw("lockout-shorter-than-declared", &[("LA-05", "FAIL")], "declared 3.0 s");
 }
 
 #[test]
 fn flaw_lockout_resets_on_reboot() {
-    assert_flaw("lockout-resets-on-reboot");
+    assert_flaw("lockout-resets-on-reboot", &[("LA-06", "FAIL")], "survive a power cycle");
 }
 
 #[test]
 fn flaw_lockout_per_connection() {
-    assert_flaw("lockout-per-connection");
+    let expected = [("LA-07", "FAIL"), ("LA-06", "FAIL")];
+    assert_flaw("lockout-per-connection", &expected, "login-mgmt answered \"ok\"");
 }
 
 #[test]
 fn flaw_password_change_no_auth() {
-    assert_flaw("password-change-no-auth");
+    assert_flaw("password-change-no-auth", &[("LA-08", "FAIL")], "without login");
 }
 
 #[test]
 fn flaw_default_password() {
-    assert_flaw("default-password");
+    assert_flaw("default-password", &[("LA-03", "FAIL"), ("LA-04", "FAIL")], "accepted \"admin\"");
 }
 
 #[test]
 fn flaw_mgmt_no_auth() {
-    assert_flaw("mgmt-no-auth");
+    let expected = [("LA-02", "FAIL"), ("LA-04", "FAIL")];
+    assert_flaw("mgmt-no-auth", &expected, "protected-mgmt refused without credentials");
 }

@@ -3,6 +3,11 @@
 mod common;
 
 use common::{hilt, run};
+use sha2::{Digest, Sha256};
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
 
 fn verify(dir: &std::path::Path) -> (i32, String) {
     let (code, out) = hilt(&["verify", &dir.display().to_string()], &[]);
@@ -15,12 +20,29 @@ fn a_run_leaves_a_manifest_that_verifies_and_lists_its_inputs() {
     assert_eq!(r.code, 0, "{}", r.explain());
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(r.out.join("manifest.json")).unwrap()).unwrap();
-    let files: Vec<&str> =
-        manifest["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
-    for want in ["junit.xml", "results.json", "transcripts/ID-01.log", "transcripts/ID-05.log"] {
-        assert!(files.contains(&want), "{want} listed: {files:?}");
+    let entries = manifest["files"].as_array().unwrap();
+    let mut files: Vec<&str> = entries.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    files.sort_unstable();
+    let want = [
+        "junit.xml",
+        "results.json",
+        "transcripts/ID-01.log",
+        "transcripts/ID-02.log",
+        "transcripts/ID-03.log",
+        "transcripts/ID-05.log",
+    ];
+    assert_eq!(files, want, "exactly the reports and transcripts, no device state, not itself");
+    // Every digest and size matches the bytes on disk, computed here independently of hilt.
+    for e in entries {
+        let bytes = std::fs::read(r.out.join(e["path"].as_str().unwrap())).unwrap();
+        assert_eq!(e["sha256"], sha256_hex(&bytes), "{e}");
+        assert_eq!(e["bytes"], bytes.len() as u64, "{e}");
     }
-    assert!(!files.iter().any(|f| f.starts_with("devices/")), "device state is not evidence: {files:?}");
+    for input in manifest["inputs"].as_array().unwrap() {
+        let path = common::repo_root().join(input["path"].as_str().unwrap());
+        assert_eq!(input["sha256"], sha256_hex(&std::fs::read(&path).unwrap()), "{input}");
+    }
+    assert!(manifest["created"].as_str().is_some_and(|c| c.ends_with('Z')), "{}", manifest["created"]);
     let inputs = manifest["inputs"].to_string();
     assert!(
         inputs.contains("targets/refdev.yaml") && inputs.contains("testsuites/identity.yaml"),

@@ -8,6 +8,7 @@
 pub mod identity;
 pub mod lockout;
 mod params;
+pub mod reset;
 
 use crate::config::Target;
 use crate::device::{DeviceError, Dut, State};
@@ -72,7 +73,7 @@ pub struct CheckDef {
 
 /// Every check hilt knows, in catalog order.
 pub fn all() -> Vec<&'static CheckDef> {
-    identity::CHECKS.iter().chain(lockout::CHECKS.iter()).collect()
+    identity::CHECKS.iter().chain(&lockout::CHECKS).chain(&reset::CHECKS).collect()
 }
 
 pub fn find(id: &str) -> Option<&'static CheckDef> {

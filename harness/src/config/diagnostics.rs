@@ -48,10 +48,9 @@ impl From<Diagnostic> for Diagnostics {
 /// A serde_yaml error as a diagnostic; errors without a location point at the file's start.
 pub fn from_yaml(file: &Path, e: &serde_yaml::Error) -> Diagnostic {
     let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-    // serde_yaml appends " at line L column C"; the location is already in front.
-    let mut message = e.to_string();
-    if let Some(i) = message.find(" at line ") {
-        message.truncate(i);
-    }
+    // serde_yaml puts " at line L column C" into the message; the location is already in front.
+    // (Only that exact place is cut: libyaml's context, "while parsing a block mapping at line 1
+    // column 1", still helps.)
+    let message = e.to_string().replacen(&format!(" at line {line} column {column}"), "", 1);
     Diagnostic { file: file.to_path_buf(), line, column, message }
 }

@@ -5,8 +5,10 @@
 //! which gives their errors the value's own position; references between sections are checked
 //! afterwards and located with [`locate`].
 
+mod de;
 mod diagnostics;
 mod locate;
+mod nesting;
 mod suite;
 mod target;
 mod validate;
@@ -61,7 +63,7 @@ pub fn load_suite(path: &Path) -> Result<Suite, Diagnostics> {
 
 pub fn load_any(path: &Path) -> Result<Loaded, Diagnostics> {
     let source = read(path)?;
-    let is_suite = serde_yaml::from_str::<serde_yaml::Value>(&source)
+    let is_suite = from_yaml::<serde_yaml::Value>(&source, path)
         .ok()
         .and_then(|v| v.as_mapping().map(|m| m.contains_key("suite")))
         .unwrap_or(false);
@@ -72,9 +74,17 @@ pub fn load_any(path: &Path) -> Result<Loaded, Diagnostics> {
     }
 }
 
+/// `source` read as a `T`; a YAML or model error becomes a located diagnostic.
+fn from_yaml<T: serde::de::DeserializeOwned>(source: &str, file: &Path) -> Result<T, Diagnostics> {
+    if let Some((line, column)) = nesting::too_deep(source) {
+        let message = format!("nested more than {} levels deep; expected a flatter file", nesting::MAX_DEPTH);
+        return Err(Diagnostic { file: file.to_path_buf(), line, column, message }.into());
+    }
+    serde_yaml::from_str(source).map_err(|e| diagnostics::from_yaml(file, &e).into())
+}
+
 pub fn parse_target(source: &str, file: &Path) -> Result<Target, Diagnostics> {
-    let raw: target::TargetFile =
-        serde_yaml::from_str(source).map_err(|e| Diagnostics::from(diagnostics::from_yaml(file, &e)))?;
+    let raw: target::TargetFile = from_yaml(source, file)?;
     let mut errors = Vec::new();
     let mut secrets = std::collections::BTreeMap::new();
     for (name, value) in &raw.secrets {
@@ -109,7 +119,7 @@ pub fn parse_target(source: &str, file: &Path) -> Result<Target, Diagnostics> {
         ));
     }
     if t.channels.is_empty() {
-        errors.push(locate(source, file, &["channels"], "declare at least one channel".into()));
+        errors.push(locate(source, file, &["channels"], "expected at least one channel".into()));
     }
     errors.extend(validate::target(&t));
     if errors.is_empty() {
@@ -120,8 +130,10 @@ pub fn parse_target(source: &str, file: &Path) -> Result<Target, Diagnostics> {
 }
 
 pub fn parse_suite(source: &str, file: &Path) -> Result<Suite, Diagnostics> {
-    let raw: suite::SuiteFile =
-        serde_yaml::from_str(source).map_err(|e| Diagnostics::from(diagnostics::from_yaml(file, &e)))?;
+    let mut raw: suite::SuiteFile = from_yaml(source, file)?;
+    for (i, c) in raw.checks.iter_mut().enumerate() {
+        (c.line, c.column) = locate::position(source, &["checks", &i.to_string(), "id"]);
+    }
     let mut errors = Vec::new();
     for (i, c) in raw.checks.iter().enumerate() {
         if raw.checks[..i].iter().any(|p| p.id == c.id) {
@@ -129,7 +141,7 @@ pub fn parse_suite(source: &str, file: &Path) -> Result<Suite, Diagnostics> {
                 source,
                 file,
                 &["checks", &i.to_string(), "id"],
-                format!("check {} is listed twice", c.id),
+                format!("check {} is listed twice; expected each check once", c.id),
             ));
         }
     }

@@ -2,11 +2,14 @@
 //! each operation on its own interface. See docs/target-files.md.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::de::{self, MapAccess, Visitor};
 use serde::Deserialize;
 
+use super::de::{checked_map, unique_map, UniqueKey};
 use super::values::{port_template, Pattern, Span, Template};
 
 #[derive(Debug, Clone)]
@@ -44,18 +47,19 @@ pub(super) struct TargetFile {
     pub timeouts: Timeouts,
     #[serde(default)]
     pub launch: Option<Launch>,
+    #[serde(deserialize_with = "unique_map")]
     pub channels: BTreeMap<String, Channel>,
     #[serde(default)]
     pub power: Option<Power>,
     #[serde(default)]
     pub crash_patterns: Vec<Pattern>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_map")]
     pub secrets: BTreeMap<String, String>,
     #[serde(default)]
     pub lifecycle: Lifecycle,
     #[serde(default)]
     pub capabilities: Capabilities,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_map")]
     pub operations: BTreeMap<String, Operation>,
 }
 
@@ -78,7 +82,7 @@ impl Default for Timeouts {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Launch {
     pub command: Vec<Template>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_map")]
     pub env: BTreeMap<String, Template>,
     pub ready: Pattern,
     #[serde(default = "default_ready_timeout", deserialize_with = "span")]
@@ -108,11 +112,11 @@ struct ChannelFile {
 
 impl<'de> Deserialize<'de> for Channel {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match ChannelFile::deserialize(d)? {
+        checked_map(d, "a channel: `serial: {...}` or `tcp: {...}`", |f: ChannelFile| match f {
             ChannelFile { serial: Some(s), tcp: None } => Ok(Channel::Serial(s)),
             ChannelFile { serial: None, tcp: Some(t) } => Ok(Channel::Tcp(t)),
-            _ => Err(serde::de::Error::custom("a channel is exactly one of `serial` or `tcp`")),
-        }
+            _ => Err("expected exactly one of `serial` or `tcp` in a channel".into()),
+        })
     }
 }
 
@@ -163,11 +167,11 @@ struct PowerFile {
 
 impl<'de> Deserialize<'de> for Power {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match PowerFile::deserialize(d)? {
+        checked_map(d, "power control: `launch: {}` or `exec: {...}`", |f: PowerFile| match f {
             PowerFile { launch: Some(l), exec: None } => Ok(Power::Launch(l)),
             PowerFile { launch: None, exec: Some(e) } => Ok(Power::Exec(e)),
-            _ => Err(serde::de::Error::custom("power is exactly one of `launch` or `exec`")),
-        }
+            _ => Err("expected exactly one of `launch` or `exec` under `power`".into()),
+        })
     }
 }
 
@@ -243,6 +247,9 @@ pub struct FactoryResetCap {
     pub methods: Vec<String>,
     #[serde(default)]
     pub user_data: Option<UserDataOps>,
+    /// Attempts a reset from a session without a login; a conformant device answers `denied`.
+    #[serde(default)]
+    pub unauthenticated: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -280,15 +287,15 @@ struct OperationFile {
 
 impl<'de> Deserialize<'de> for Operation {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let f = OperationFile::deserialize(d)?;
-        let body = match (f.steps, f.exec) {
-            (Some(steps), None) if !steps.is_empty() => OpBody::Steps(steps),
-            (Some(_), None) => return Err(D::Error::custom("an operation needs at least one step")),
-            (None, Some(exec)) => OpBody::Exec(exec),
-            _ => return Err(D::Error::custom("an operation has exactly one of `steps` or `exec`")),
-        };
-        Ok(Operation { channel: f.channel, timeout: f.timeout.map(|s| s.0), body })
+        checked_map(d, "an operation: `steps: [...]` or `exec: {...}`", |f: OperationFile| {
+            let body = match (f.steps, f.exec) {
+                (Some(steps), None) if !steps.is_empty() => OpBody::Steps(steps),
+                (Some(_), None) => return Err("expected at least one step in `steps`".into()),
+                (None, Some(exec)) => OpBody::Exec(exec),
+                _ => return Err("expected exactly one of `steps` or `exec` in an operation".into()),
+            };
+            Ok(Operation { channel: f.channel, timeout: f.timeout.map(|s| s.0), body })
+        })
     }
 }
 
@@ -315,11 +322,12 @@ struct StepFile {
 
 impl<'de> Deserialize<'de> for Step {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let f = StepFile::deserialize(d)?;
-        if f.send.is_none() && f.expect.is_none() {
-            return Err(serde::de::Error::custom("a step needs `send`, `expect` or both"));
-        }
-        Ok(Step { channel: f.channel, send: f.send, expect: f.expect, timeout: f.timeout.map(|s| s.0) })
+        checked_map(d, "a step: `send`, `expect` or both", |f: StepFile| {
+            if f.send.is_none() && f.expect.is_none() {
+                return Err("expected `send`, `expect` or both in a step".into());
+            }
+            Ok(Step { channel: f.channel, send: f.send, expect: f.expect, timeout: f.timeout.map(|s| s.0) })
+        })
     }
 }
 
@@ -335,33 +343,30 @@ impl Expect {
 
 impl<'de> Deserialize<'de> for Expect {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Form {
-            One(String),
-            Many(serde_yaml::Mapping),
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Expect;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a pattern, or a map of outcome name to pattern")
+            }
+            fn visit_str<E: de::Error>(self, p: &str) -> Result<Expect, E> {
+                Pattern::new(p).map(|p| Expect(vec![("ok".into(), p)])).map_err(E::custom)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Expect, A::Error> {
+                let mut outcomes = Vec::new();
+                let mut patterns = Vec::new();
+                while let Some(outcome) = map.next_key_seed(UniqueKey(&outcomes))? {
+                    patterns.push(map.next_value()?);
+                    outcomes.push(outcome);
+                }
+                if outcomes.is_empty() {
+                    return Err(de::Error::custom("expected at least one outcome: pattern"));
+                }
+                Ok(Expect(outcomes.into_iter().zip(patterns).collect()))
+            }
         }
-        use serde::de::Error;
-        let form = Form::deserialize(d)
-            .map_err(|_| D::Error::custom("expected a pattern, or a map of outcome name to pattern"))?;
-        let pairs = match form {
-            Form::One(p) => vec![("ok".to_string(), p)],
-            Form::Many(map) => map
-                .into_iter()
-                .map(|(k, v)| match (k.as_str(), v.as_str()) {
-                    (Some(k), Some(v)) => Ok((k.to_string(), v.to_string())),
-                    _ => Err(D::Error::custom("expect alternatives map outcome names to pattern strings")),
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        if pairs.is_empty() {
-            return Err(D::Error::custom("expect needs at least one pattern"));
-        }
-        pairs
-            .into_iter()
-            .map(|(k, p)| Pattern::new(&p).map(|p| (k, p)).map_err(D::Error::custom))
-            .collect::<Result<_, _>>()
-            .map(Expect)
+        // `any`, not `str`: the map form is told apart from the single pattern by its shape.
+        d.deserialize_any(V)
     }
 }
 

@@ -1,4 +1,5 @@
-//! Checks across a target file that serde cannot make: references between sections.
+//! Checks across a target file that serde cannot make: references between sections, and that the
+//! operations the harness reads values from can produce them.
 
 use super::diagnostics::Diagnostic;
 use super::locate::locate;
@@ -24,7 +25,12 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
                     err(path, format!("{{{p}}}: no secret named {name:?} is declared under `secrets`"));
                 }
             } else if let Some(name) = p.strip_prefix("ready.") {
-                if !ready_names.iter().any(|n| n == name) {
+                if t.launch.is_none() {
+                    err(
+                        path,
+                        format!("{{{p}}}: expected a `launch` section whose `ready` pattern captures it"),
+                    );
+                } else if !ready_names.iter().any(|n| n == name) {
                     err(
                         path,
                         format!("{{{p}}}: the launch `ready` pattern has no capture group named {name:?}"),
@@ -56,6 +62,16 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
     if let Some(l) = &t.launch {
         for c in &l.command {
             check_template(&["launch", "command"], c, &mut err);
+        }
+        for (var, value) in &l.env {
+            check_template(&["launch", "env", var], value, &mut err);
+        }
+    }
+    if let Some(Power::Exec(p)) = &t.power {
+        for (key, command) in [("on", &p.on), ("off", &p.off)] {
+            for c in command {
+                check_template(&["power", "exec", key], c, &mut err);
+            }
         }
     }
 
@@ -100,8 +116,12 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
 
     let mut refs: Vec<(Vec<&str>, &str)> = Vec::new();
     let l = &t.lifecycle;
-    for (key, op) in [("status", &l.status), ("provision", &l.provision), ("factory-reset", &l.factory_reset)]
-    {
+    for (key, op) in [
+        ("version", &l.version),
+        ("status", &l.status),
+        ("provision", &l.provision),
+        ("factory-reset", &l.factory_reset),
+    ] {
         if let Some(op) = op {
             refs.push((vec!["lifecycle", key], op));
         }
@@ -121,6 +141,9 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
         );
         if fr.methods.is_empty() {
             err(&["capabilities", "factory-reset", "methods"], "list at least one reset operation".into());
+        }
+        if let Some(op) = &fr.unauthenticated {
+            refs.push((vec!["capabilities", "factory-reset", "unauthenticated"], op));
         }
         if let Some(u) = &fr.user_data {
             refs.push((vec!["capabilities", "factory-reset", "user-data", "write"], &u.write));
@@ -148,5 +171,54 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
             err(&path, format!("no operation named {op:?} under `operations`"));
         }
     }
+    answers(t, &mut err);
     out
+}
+
+/// The operations whose answers the harness reads must be able to give them: identity readers
+/// capture `device_id`, `lifecycle.version` captures `version`, and `lifecycle.status` names both
+/// states. Otherwise every run would end in ERROR at the first check that asks.
+fn answers(t: &Target, err: &mut dyn FnMut(&[&str], String)) {
+    let expects = |op: &str| match t.operations.get(op).map(|o| &o.body) {
+        Some(OpBody::Steps(steps)) => steps.iter().filter_map(|s| s.expect.as_ref()).collect(),
+        _ => Vec::new(),
+    };
+    let mut capture = |op: &str, group: &str, listed: &str| {
+        let captured = expects(op)
+            .iter()
+            .flat_map(|e| e.alternatives())
+            .any(|(_, p)| p.regex().capture_names().any(|n| n == Some(group)));
+        if t.operations.contains_key(op) && !captured {
+            err(
+                &["operations", op],
+                format!(
+                    "operation {op:?} is listed under `{listed}` but captures no `{group}`; \
+                     expected a pattern with a group like (?P<{group}>...)"
+                ),
+            );
+        }
+    };
+    if let Some(id) = &t.capabilities.device_identity {
+        for op in &id.read {
+            capture(op, "device_id", "capabilities.device-identity.read");
+        }
+    }
+    if let Some(op) = &t.lifecycle.version {
+        capture(op, "version", "lifecycle.version");
+    }
+    if let Some(op) = t.lifecycle.status.as_deref().filter(|op| t.operations.contains_key(*op)) {
+        let outcomes: Vec<&str> =
+            expects(op).iter().flat_map(|e| e.alternatives()).map(|(o, _)| o.as_str()).collect();
+        for state in ["uninitialized", "initialized"] {
+            if !outcomes.contains(&state) {
+                err(
+                    &["operations", op],
+                    format!(
+                        "operation {op:?} is `lifecycle.status` but has no outcome {state:?}; expected \
+                         `expect` alternatives named uninitialized and initialized"
+                    ),
+                );
+            }
+        }
+    }
 }

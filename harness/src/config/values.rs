@@ -4,7 +4,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::de::{self, Deserialize, Deserializer};
+use serde::de::{Deserialize, Deserializer};
+
+use super::de::parsed_str;
 
 /// A duration written `500ms`, `2s`, `1.5s` or `3m`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -31,9 +33,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 impl<'de> Deserialize<'de> for Span {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text =
-            String::deserialize(d).map_err(|_| de::Error::custom("expected a duration like 2s or 500ms"))?;
-        parse_duration(&text).map(Span).map_err(de::Error::custom)
+        parsed_str(d, "a duration like 2s or 500ms", |t| parse_duration(t).map(Span))
     }
 }
 
@@ -45,7 +45,7 @@ impl Pattern {
     pub fn new(source: &str) -> Result<Pattern, String> {
         regex::Regex::new(source)
             .map(Pattern)
-            .map_err(|e| format!("invalid regular expression {source:?}: {e}"))
+            .map_err(|e| format!("invalid regular expression {source:?}: {}", regex_error(&e)))
     }
     pub fn as_str(&self) -> &str {
         self.0.as_str()
@@ -55,10 +55,17 @@ impl Pattern {
     }
 }
 
+/// The regex crate's message without its multi-line drawing of the pattern, which would break the
+/// one-line `file:line:column: message` form; the pattern is quoted in the message already.
+fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().last().unwrap_or_default();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
+}
+
 impl<'de> Deserialize<'de> for Pattern {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Pattern::new(&text).map_err(de::Error::custom)
+        parsed_str(d, "a regular expression", Pattern::new)
     }
 }
 
@@ -95,7 +102,19 @@ impl Template {
                     text.push('}');
                 }
                 '{' => {
-                    let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                    let mut name = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(c) => name.push(c),
+                            None => {
+                                return Err(format!(
+                                    "unclosed '{{' in {raw:?}; expected a placeholder like {{arg.NAME}} \
+                                     (write '{{{{' for a literal brace)"
+                                ))
+                            }
+                        }
+                    }
                     check_placeholder(&name, raw)?;
                     if !text.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut text)));
@@ -150,8 +169,7 @@ fn check_placeholder(name: &str, raw: &str) -> Result<(), String> {
 
 impl<'de> Deserialize<'de> for Template {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Template::parse(&text).map_err(de::Error::custom)
+        parsed_str(d, "a text with optional {placeholders}", Template::parse)
     }
 }
 
@@ -161,20 +179,18 @@ impl fmt::Display for Template {
     }
 }
 
-/// A number or string given as a TCP port: a literal port or a template (e.g. `{ready.mgmt_port}`).
+/// A TCP port: a literal port number or a template (e.g. `{ready.mgmt_port}`) filled in at run time.
 pub fn port_template<'de, D: Deserializer<'de>>(d: D) -> Result<Template, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum PortValue {
-        Number(u16),
-        Text(String),
-    }
-    match PortValue::deserialize(d).map_err(|_| {
-        de::Error::custom("expected a port number (1-65535) or a template like \"{ready.port}\"")
-    })? {
-        PortValue::Number(n) => Template::parse(&n.to_string()).map_err(de::Error::custom),
-        PortValue::Text(t) => Template::parse(&t).map_err(de::Error::custom),
-    }
+    parsed_str(d, "a port number or a template like \"{ready.port}\"", |text| {
+        let t = Template::parse(text)?;
+        let literal_ok = || text.parse::<u16>().is_ok_and(|p| p > 0);
+        if t.placeholders().next().is_none() && !literal_ok() {
+            return Err(format!(
+                "expected a port number (1-65535) or a template like \"{{ready.port}}\", found {text:?}"
+            ));
+        }
+        Ok(t)
+    })
 }
 
 /// A secret's value: `${VAR}` or `${VAR:-default}` from the environment, or literal text.

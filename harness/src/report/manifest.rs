@@ -119,6 +119,10 @@ pub fn verify(out_dir: &Path) -> Result<(usize, Vec<Finding>), String> {
         let (Some(rel), Some(want)) = (f["path"].as_str(), f["sha256"].as_str()) else {
             return Err(format!("{}: an entry lacks path or sha256", path.display()));
         };
+        // A forged manifest must not make verify hash files outside the results directory.
+        if !Path::new(rel).components().all(|c| matches!(c, std::path::Component::Normal(_))) {
+            return Err(format!("{}: {rel:?} is not a path inside {}", path.display(), out_dir.display()));
+        }
         listed.push(rel.to_string());
         match sha256_file(&out_dir.join(rel)) {
             Ok((got, _)) if got == want => {}
@@ -152,4 +156,70 @@ fn files_under(root: &Path, rel: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testutil::{temp_dir, TempDir};
+
+    fn sample(name: &str) -> TempDir {
+        let dir = temp_dir(name);
+        fs::create_dir_all(dir.join("transcripts")).unwrap();
+        fs::create_dir_all(dir.join("devices/unit-1")).unwrap();
+        fs::write(dir.join("junit.xml"), "<testsuites/>").unwrap();
+        fs::write(dir.join("transcripts/ID-01.log"), "check: ID-01").unwrap();
+        fs::write(dir.join("devices/unit-1/flash.bin"), "state").unwrap();
+        let files = [PathBuf::from("junit.xml"), Path::new("transcripts").join("ID-01.log")];
+        write(&dir, "0.1.0", "2024-02-29T12:34:56.000Z", &[], &files).unwrap();
+        dir
+    }
+
+    #[test]
+    fn digests_are_sha256_of_the_bytes() {
+        let dir = sample("manifest-digest");
+        let doc: Value = serde_json::from_str(&fs::read_to_string(dir.join(FILE)).unwrap()).unwrap();
+        assert_eq!(doc["files"][0]["path"], "junit.xml");
+        assert_eq!(doc["files"][1]["path"], "transcripts/ID-01.log");
+        fs::write(dir.join("abc"), "abc").unwrap();
+        let (sha, bytes) = sha256_file(&dir.join("abc")).unwrap();
+        assert_eq!(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(bytes, 3);
+    }
+
+    #[test]
+    fn verify_ignores_device_state_and_the_manifest_itself() {
+        let dir = sample("manifest-clean");
+        fs::write(dir.join("devices/unit-1/flash.bin"), "changed state").unwrap();
+        assert_eq!(verify(&dir).unwrap(), (2, vec![]));
+    }
+
+    #[test]
+    fn verify_reports_changed_missing_and_unlisted_files() {
+        let dir = sample("manifest-findings");
+        fs::write(dir.join("junit.xml"), "<testsuites/>\n").unwrap();
+        fs::remove_file(dir.join("transcripts/ID-01.log")).unwrap();
+        fs::write(dir.join("transcripts/ID-09.log"), "forged").unwrap();
+        let (listed, findings) = verify(&dir).unwrap();
+        assert_eq!(listed, 2);
+        assert_eq!(
+            findings,
+            [
+                Finding::Changed("junit.xml".into()),
+                Finding::Missing("transcripts/ID-01.log".into()),
+                Finding::Unlisted("transcripts/ID-09.log".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unusable_manifest_is_an_error_naming_it() {
+        let dir = temp_dir("manifest-bad");
+        assert!(verify(&dir).unwrap_err().contains("manifest.json"));
+        fs::write(dir.join(FILE), "{").unwrap();
+        assert!(verify(&dir).unwrap_err().contains("manifest.json"));
+        fs::write(dir.join(FILE), r#"{"files":[{"path":"../../etc/passwd","sha256":"00"}]}"#).unwrap();
+        let e = verify(&dir).unwrap_err();
+        assert!(e.contains("manifest.json") && e.contains("not a path inside"), "{e}");
+    }
 }

@@ -110,3 +110,19 @@ pub fn assert_junit_valid(path: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs `suite` with `flaw` switched on and asserts every verdict: the checks named in `expected`
+/// get the verdict given there, every other check PASSes; the first named check's message contains
+/// `words` (what differed). Exit code 1, and a JUnit file that validates.
+pub fn assert_flaw_verdicts(suite: &str, flaw: &str, expected: &[(&str, &str)], words: &str) {
+    let r = run(&format!("{suite}-{flaw}"), flaw, &["--suite", suite]);
+    assert_eq!(r.code, 1, "{flaw}: {}", r.explain());
+    for (id, verdict) in r.verdicts() {
+        let want = expected.iter().find(|(e, _)| *e == id).map_or("PASS", |(_, v)| *v);
+        assert_eq!(verdict, want, "{flaw}: {id} ({})\n{}", r.message(&id), r.explain());
+    }
+    let first = expected[0].0;
+    let message = r.message(first);
+    assert!(message.contains(words), "{flaw}: {first} should say what differed: {message}");
+    assert_junit_valid(&r.out.join("junit.xml"));
+}

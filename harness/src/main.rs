@@ -43,7 +43,8 @@ enum Command {
     /// Run suites against a target and write results.
     ///
     /// Each check is brought to the device state it needs (factory default, initialized), run, and
-    /// recorded at once in OUT/junit.xml, OUT/results.json and OUT/transcripts/<ID>.log.
+    /// recorded at once in OUT/junit.xml, OUT/results.json and OUT/transcripts/<ID>.log;
+    /// OUT/manifest.json holds the SHA-256 of each (check it later with `hilt verify OUT`).
     #[command(after_help = AFTER_HELP)]
     Run(RunArgs),
     /// List the checks of suites with the requirements each covers, and every check hilt knows.
@@ -85,7 +86,7 @@ struct RunArgs {
     /// Suite to run, by name (testsuites/NAME.yaml) or file; repeatable.
     #[arg(long = "suite", value_name = "NAME|FILE", default_values_t = DEFAULT_SUITES.map(String::from))]
     suites: Vec<String>,
-    /// Directory for junit.xml, results.json and transcripts.
+    /// Directory for junit.xml, results.json, manifest.json and transcripts/.
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
     /// Skip checks whose name contains this text; repeatable.

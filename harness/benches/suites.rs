@@ -39,7 +39,7 @@ fn main() {
         }
     }
     let imposed = boot_s + wait_s;
-    println!("default suites (identity, access-lockout) on the host reference device");
+    println!("default suites (identity, access-lockout, factory-reset) on the host reference device");
     println!("  wall time                         {wall:>8.2} s");
     println!("  device boots       {boots:>4}           {boot_s:>8.2} s");
     println!("  declared waits     {waits:>4}           {wait_s:>8.2} s   (lockout windows)");

@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod config;
 pub mod device;
+pub mod image;
 pub mod interrupt;
 pub mod report;
 pub mod run;

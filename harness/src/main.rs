@@ -69,6 +69,9 @@ enum Command {
         #[arg(value_name = "DIR", default_value = "results")]
         dir: PathBuf,
     },
+    /// Make, sign, inspect and mutate MCUboot update images.
+    #[command(subcommand)]
+    Image(hilt::image::cli::ImageCommand),
     /// Start the built-in reference device (host build): a console on a pseudo-terminal and a
     /// management port on 127.0.0.1. Flaws are switched on with REFDEV_FLAWS=name,name.
     ReferenceDevice {
@@ -104,7 +107,7 @@ struct RunArgs {
 }
 
 /// The suites `hilt run` uses when none is named.
-const DEFAULT_SUITES: [&str; 3] = ["identity", "access-lockout", "factory-reset"];
+const DEFAULT_SUITES: [&str; 4] = ["identity", "software-update", "access-lockout", "factory-reset"];
 
 fn main() -> ExitCode {
     // `hilt list | head` should end quietly, as other command-line tools do, not panic on EPIPE.
@@ -119,6 +122,7 @@ fn main() -> ExitCode {
         Some(Command::List { suites }) => list(&suites),
         Some(Command::Check { files }) => check(&files),
         Some(Command::Verify { dir }) => verify(&dir),
+        Some(Command::Image(cmd)) => hilt::image::cli::run(cmd),
         Some(Command::ReferenceDevice { args }) => refdev_host::run(args),
     };
     ExitCode::from(code.clamp(0, 255) as u8)

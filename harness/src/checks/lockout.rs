@@ -74,7 +74,7 @@ pub static CHECKS: [CheckDef; 7] = [
     },
 ];
 
-const DICTIONARY: ParamDef = ParamDef {
+pub(super) const DICTIONARY: ParamDef = ParamDef {
     name: "dictionary",
     default: "admin,password,1234,root,default",
     help: "comma-separated common default passwords to try",
@@ -191,7 +191,7 @@ fn credentials_required(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
 
 /// Tries every dictionary password on each of `ops`, waiting out lockouts so none is skipped.
 /// Returns the first (operation, password) that logged in.
-fn try_dictionary(
+pub(super) fn try_dictionary(
     dut: &mut Dut,
     ops: &[String],
     words: &[String],

@@ -9,6 +9,7 @@ pub mod identity;
 pub mod lockout;
 mod params;
 pub mod reset;
+pub mod update;
 
 use crate::config::Target;
 use crate::device::{DeviceError, Dut, State};
@@ -73,7 +74,7 @@ pub struct CheckDef {
 
 /// Every check hilt knows, in catalog order.
 pub fn all() -> Vec<&'static CheckDef> {
-    identity::CHECKS.iter().chain(&lockout::CHECKS).chain(&reset::CHECKS).collect()
+    identity::CHECKS.iter().chain(&update::CHECKS).chain(&lockout::CHECKS).chain(&reset::CHECKS).collect()
 }
 
 pub fn find(id: &str) -> Option<&'static CheckDef> {
@@ -81,7 +82,7 @@ pub fn find(id: &str) -> Option<&'static CheckDef> {
 }
 
 /// The capability names suites and target files use.
-pub const CAPABILITIES: &[&str] = &["device-identity", "factory-reset", "access-lockout"];
+pub const CAPABILITIES: &[&str] = &["device-identity", "software-update", "factory-reset", "access-lockout"];
 
 /// Whether `capability` is a name hilt knows.
 pub fn declares_known(capability: &str) -> Option<()> {
@@ -95,6 +96,7 @@ pub fn declares(target: &Target, capability: &str) -> Option<bool> {
         "device-identity" => Some(caps.device_identity.is_some()),
         "factory-reset" => Some(caps.factory_reset.is_some()),
         "access-lockout" => Some(caps.access_lockout.is_some()),
+        "software-update" => Some(caps.software_update.is_some()),
         _ => None,
     }
 }

@@ -21,8 +21,8 @@ pub use locate::locate;
 pub use suite::{ParamValue, Suite, SuiteCheck};
 pub use target::{
     AccessLockoutCap, Capabilities, Channel, ExecOp, Expect, FactoryResetCap, IdentityCap, Launch, Lifecycle,
-    OpBody, Operation, Power, PowerExec, SerialChannel, Step, Target, TcpChannel, Timeouts, UsbMatch,
-    UserDataOps,
+    OpBody, Operation, Power, PowerExec, SendFile, SerialChannel, SoftwareUpdateCap, Step, Target,
+    TcpChannel, Timeouts, UpdateImages, UsbMatch, UserDataOps,
 };
 pub use values::{Pattern, Template};
 

@@ -207,6 +207,53 @@ pub struct Capabilities {
     pub device_identity: Option<IdentityCap>,
     pub factory_reset: Option<FactoryResetCap>,
     pub access_lockout: Option<AccessLockoutCap>,
+    pub software_update: Option<SoftwareUpdateCap>,
+}
+
+/// Software update as declared (TS 103 701 IXIT "Update Mechanisms"). Images are MCUboot images.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SoftwareUpdateCap {
+    /// Pushes `{arg.image}` (a file, `{arg.size}` bytes) and stages it; outcomes `ok` (accepted),
+    /// anything else (e.g. `rejected`, `denied`) for a refusal.
+    pub update: String,
+    /// Boots the staged image (e.g. a reboot); outcome `ok` once the device is up again.
+    pub activate: String,
+    /// Makes the running image permanent; outcome `ok`. Omit if the device needs no confirmation.
+    #[serde(default)]
+    pub confirm: Option<String>,
+    /// Starts an update without a login; a conformant device answers `denied`.
+    #[serde(default)]
+    pub unauthenticated: Option<String>,
+    /// The model (hardware id) the device's images are for, and one it must refuse.
+    pub model: String,
+    pub other_model: String,
+    /// A test or engineering unit's signing key (never a product key): with it hilt makes every
+    /// image a check needs from the running version. Without it, give `images`.
+    #[serde(default)]
+    pub signing_key: Option<PathBuf>,
+    /// Manufacturer-signed images for units without a signing key: `newer` than the running
+    /// image (the base of every mutation), `older` (below the anti-rollback floor) and one for
+    /// `other-model`.
+    #[serde(default)]
+    pub images: Option<UpdateImages>,
+    /// The MCUboot header size to sign with (imgtool's --header-size).
+    #[serde(default = "default_header_size")]
+    pub header_size: u16,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UpdateImages {
+    pub newer: PathBuf,
+    #[serde(default)]
+    pub older: Option<PathBuf>,
+    #[serde(default)]
+    pub other_model: Option<PathBuf>,
+}
+
+fn default_header_size() -> u16 {
+    0x200
 }
 
 /// Brute-force prevention as declared (TS 103 701 IXIT "Brute Force Prevention").
@@ -303,8 +350,26 @@ impl<'de> Deserialize<'de> for Operation {
 pub struct Step {
     pub channel: Option<String>,
     pub send: Option<Template>,
+    pub send_file: Option<SendFile>,
     pub expect: Option<Expect>,
     pub timeout: Option<Duration>,
+}
+
+/// Sends a file in chunks, one `line` per chunk, each answered as the step's `expect` says: how
+/// bootloaders and device consoles take an image over a text link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SendFile {
+    pub path: Template,
+    /// What to send per chunk: `{chunk.hex}` (the bytes in hex), `{chunk.offset}` (decimal).
+    pub line: Template,
+    /// Bytes per chunk.
+    #[serde(default = "default_chunk")]
+    pub chunk: usize,
+}
+
+fn default_chunk() -> usize {
+    256
 }
 
 #[derive(Deserialize)]
@@ -315,6 +380,8 @@ struct StepFile {
     #[serde(default)]
     send: Option<Template>,
     #[serde(default)]
+    send_file: Option<SendFile>,
+    #[serde(default)]
     expect: Option<Expect>,
     #[serde(default)]
     timeout: Option<Span>,
@@ -322,11 +389,23 @@ struct StepFile {
 
 impl<'de> Deserialize<'de> for Step {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked_map(d, "a step: `send`, `expect` or both", |f: StepFile| {
-            if f.send.is_none() && f.expect.is_none() {
-                return Err("expected `send`, `expect` or both in a step".into());
+        checked_map(d, "a step: `send` or `send-file`, `expect`, or both", |f: StepFile| {
+            if f.send.is_some() && f.send_file.is_some() {
+                return Err("expected `send` or `send-file` in a step, not both".into());
             }
-            Ok(Step { channel: f.channel, send: f.send, expect: f.expect, timeout: f.timeout.map(|s| s.0) })
+            if f.send.is_none() && f.send_file.is_none() && f.expect.is_none() {
+                return Err("expected `send` (or `send-file`), `expect` or both in a step".into());
+            }
+            if f.send_file.as_ref().is_some_and(|s| s.chunk == 0) {
+                return Err("expected a `chunk` of at least 1 byte in `send-file`".into());
+            }
+            Ok(Step {
+                channel: f.channel,
+                send: f.send,
+                send_file: f.send_file,
+                expect: f.expect,
+                timeout: f.timeout.map(|s| s.0),
+            })
         })
     }
 }

@@ -18,11 +18,20 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
         .as_ref()
         .map(|l| l.ready.regex().capture_names().flatten().map(String::from).collect())
         .unwrap_or_default();
-    let check_template = |path: &[&str], tpl: &Template, err: &mut dyn FnMut(&[&str], String)| {
+    let check_any = |path: &[&str],
+                     tpl: &Template,
+                     chunk_line: bool,
+                     err: &mut dyn FnMut(&[&str], String)| {
         for p in tpl.placeholders() {
             if let Some(name) = p.strip_prefix("secret.") {
                 if !t.secrets.contains_key(name) {
                     err(path, format!("{{{p}}}: no secret named {name:?} is declared under `secrets`"));
+                }
+            } else if p.starts_with("chunk.") {
+                if !chunk_line {
+                    err(path, format!("{{{p}}} is only known in a `send-file` step's `line`"));
+                } else if !["chunk.hex", "chunk.offset"].contains(&p) {
+                    err(path, format!("{{{p}}}: expected {{chunk.hex}} or {{chunk.offset}}"));
                 }
             } else if let Some(name) = p.strip_prefix("ready.") {
                 if t.launch.is_none() {
@@ -38,6 +47,9 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
                 }
             }
         }
+    };
+    let check_template = |path: &[&str], tpl: &Template, err: &mut dyn FnMut(&[&str], String)| {
+        check_any(path, tpl, false, err)
     };
 
     for (name, ch) in &t.channels {
@@ -104,6 +116,11 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
                     if let Some(s) = &step.send {
                         check_template(&["operations", name, "steps", &idx, "send"], s, &mut err);
                     }
+                    if let Some(f) = &step.send_file {
+                        let at = |k| ["operations", name, "steps", &idx, "send-file", k];
+                        check_template(&at("path"), &f.path, &mut err);
+                        check_any(&at("line"), &f.line, true, &mut err);
+                    }
                 }
             }
             OpBody::Exec(e) => {
@@ -164,6 +181,20 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
         }
         if !t.secrets.contains_key(&la.credential) {
             err(&at("credential"), format!("no secret named {:?} under `secrets`", la.credential));
+        }
+    }
+    if let Some(su) = &t.capabilities.software_update {
+        let at = |k| vec!["capabilities", "software-update", k];
+        refs.push((at("update"), &su.update));
+        refs.push((at("activate"), &su.activate));
+        if let Some(op) = &su.confirm {
+            refs.push((at("confirm"), op));
+        }
+        if let Some(op) = &su.unauthenticated {
+            refs.push((at("unauthenticated"), op));
+        }
+        if su.model == su.other_model {
+            err(&at("other-model"), "expected a model other than `model`".into());
         }
     }
     for (path, op) in refs {

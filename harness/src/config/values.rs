@@ -70,7 +70,7 @@ impl<'de> Deserialize<'de> for Pattern {
 }
 
 /// The placeholder namespaces a template may use, and the bare names.
-const NAMESPACES: &[&str] = &["arg", "secret", "ready", "port"];
+const NAMESPACES: &[&str] = &["arg", "secret", "ready", "port", "chunk"];
 const BARE: &[&str] = &["hilt", "state_dir", "instance"];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,7 +162,7 @@ fn check_placeholder(name: &str, raw: &str) -> Result<(), String> {
     match name.split_once('.') {
         Some((ns, key)) if NAMESPACES.contains(&ns) && !key.is_empty() => Ok(()),
         _ => Err(format!(
-            "unknown placeholder {{{name}}} in {raw:?}; expected {{hilt}}, {{state_dir}}, {{instance}} or {{arg.NAME}}, {{secret.NAME}}, {{ready.NAME}}, {{port.NAME}}"
+            "unknown placeholder {{{name}}} in {raw:?}; expected {{hilt}}, {{state_dir}}, {{instance}} or {{arg.NAME}}, {{secret.NAME}}, {{ready.NAME}}, {{port.NAME}} ({{chunk.hex}}, {{chunk.offset}} in a send-file line)"
         )),
     }
 }

@@ -79,6 +79,11 @@ impl Dut {
         self.target.clone()
     }
 
+    /// Where this unit keeps its files (a launched device's flash, images made for it).
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
     pub fn unit(&self) -> &str {
         &self.unit
     }

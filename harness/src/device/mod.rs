@@ -13,3 +13,4 @@ pub mod transcript;
 pub use dut::Dut;
 pub use error::DeviceError;
 pub use lifecycle::State;
+pub use operation::CutRun;

@@ -19,12 +19,64 @@ use super::expect::{ExpectError, Matched};
 use super::transcript::{Direction, Transcript};
 use crate::config::OpBody;
 
+/// Where a step runs, for its sends and expectations.
+struct StepCtx<'a> {
+    op: &'a str,
+    index: usize,
+    channel: &'a str,
+    cut: Option<Instant>,
+}
+
 /// How a transcript notes a declared wait (e.g. a lockout window) that the device imposed.
 pub const WAITED: &str = "declared wait over after";
+
+/// How an operation run with a power cut ended.
+#[derive(Debug)]
+pub enum CutRun {
+    /// The operation finished before the cut (the cut still happened, at its instant).
+    Finished(Matched),
+    /// The cut landed while the operation was under way.
+    Cut,
+}
 
 impl Dut {
     /// Performs operation `name` with `args` as `{arg.NAME}` values.
     pub fn op(&mut self, name: &str, args: &[(&str, &str)]) -> Result<Matched, DeviceError> {
+        Ok(self.run_op(name, args, None)?.expect("no cut was asked for"))
+    }
+
+    /// Performs `name` and cuts the power at `cut`, whether the operation is still under way then
+    /// (the usual case) or has finished (then the device is watched until the cut). The device is
+    /// off afterwards.
+    pub fn op_with_cut(
+        &mut self,
+        name: &str,
+        args: &[(&str, &str)],
+        cut: Instant,
+    ) -> Result<CutRun, DeviceError> {
+        let run = match self.run_op(name, args, Some(cut))? {
+            Some(matched) => {
+                let channel = self.op_channel(name)?;
+                self.wait_watching(&channel, cut)?;
+                CutRun::Finished(matched)
+            }
+            None => CutRun::Cut,
+        };
+        self.note(format!(
+            "power cut {}",
+            if matches!(run, CutRun::Cut) { "during the operation" } else { "after it finished" }
+        ));
+        self.power_off()?;
+        Ok(run)
+    }
+
+    /// The operation; None when `cut` came first.
+    fn run_op(
+        &mut self,
+        name: &str,
+        args: &[(&str, &str)],
+        cut: Option<Instant>,
+    ) -> Result<Option<Matched>, DeviceError> {
         let target = self.target_arc();
         let op = target
             .operations
@@ -44,43 +96,104 @@ impl Dut {
                 if code != exec.expect_exit {
                     result.outcome = format!("exit-{code}");
                 }
-                return Ok(result);
+                return Ok(Some(result));
             }
         };
         for (index, step) in steps.iter().enumerate() {
             let channel = step.channel.as_deref().or(op.channel.as_deref()).ok_or_else(|| {
                 DeviceError::Config(format!("operation {name} step {} names no channel", index + 1))
             })?;
-            let step_err = |error| DeviceError::Expect { operation: name.to_string(), step: index, error };
             self.channel(channel)?;
-            if let Some(send) = &step.send {
-                let bytes = self.render(send, args)?;
-                let (ch, transcript) = self.split_for_expect(channel).expect("opened above");
-                ch.send(bytes.as_bytes(), transcript).map_err(step_err)?;
-            }
-            let Some(expect) = &step.expect else { continue };
             let deadline = match step.timeout {
                 Some(t) => (Instant::now() + self.scaled(t)).min(op_deadline),
                 None => op_deadline,
             };
-            let alternatives = expect
-                .alternatives()
-                .iter()
-                .map(|(outcome, p)| Ok((outcome.clone(), self.pattern(p.as_str())?)))
-                .collect::<Result<Vec<_>, DeviceError>>()?;
-            let refs: Vec<(&str, &regex::bytes::Regex)> =
-                alternatives.iter().map(|(o, r)| (o.as_str(), r)).collect();
-            let crash = self.crash_patterns();
-            let (ch, transcript) = self.split_for_expect(channel).expect("opened above");
-            let matched = ch.expect(&refs, &crash, deadline, transcript).map_err(step_err)?;
-            result.captures.extend(matched.captures);
-            result.outcome = matched.outcome;
+            let sends = match (&step.send, &step.send_file) {
+                (Some(send), _) => vec![self.render(send, args)?.into_bytes()],
+                (None, Some(file)) => self.file_lines(file, args)?,
+                (None, None) => vec![Vec::new()],
+            };
+            let step_ctx = StepCtx { op: name, index, channel, cut };
+            for bytes in sends {
+                match self.send_expect(&step_ctx, &bytes, step.expect.as_ref(), deadline)? {
+                    None => return Ok(None),
+                    Some(Some(matched)) => {
+                        result.captures.extend(matched.captures);
+                        result.outcome = matched.outcome;
+                        if result.outcome != "ok" {
+                            break;
+                        }
+                    }
+                    Some(None) => {}
+                }
+            }
             if result.outcome != "ok" {
                 break;
             }
         }
         self.drain_launch_output();
-        Ok(result)
+        Ok(Some(result))
+    }
+
+    /// One send and its expectation. None: the cut came first; Some(None): nothing to expect.
+    fn send_expect(
+        &mut self,
+        step: &StepCtx,
+        bytes: &[u8],
+        expect: Option<&crate::config::Expect>,
+        deadline: Instant,
+    ) -> Result<Option<Option<Matched>>, DeviceError> {
+        let step_err =
+            |error| DeviceError::Expect { operation: step.op.to_string(), step: step.index, error };
+        if step.cut.is_some_and(|cut| Instant::now() >= cut) {
+            return Ok(None);
+        }
+        if !bytes.is_empty() {
+            let (ch, transcript) = self.split_for_expect(step.channel).expect("opened by the caller");
+            ch.send(bytes, transcript).map_err(step_err)?;
+        }
+        let Some(expect) = expect else { return Ok(Some(None)) };
+        let alternatives = expect
+            .alternatives()
+            .iter()
+            .map(|(outcome, p)| Ok((outcome.clone(), self.pattern(p.as_str())?)))
+            .collect::<Result<Vec<_>, DeviceError>>()?;
+        let refs: Vec<(&str, &regex::bytes::Regex)> =
+            alternatives.iter().map(|(o, r)| (o.as_str(), r)).collect();
+        let crash = self.crash_patterns();
+        let until = step.cut.map_or(deadline, |cut| cut.min(deadline));
+        let (ch, transcript) = self.split_for_expect(step.channel).expect("opened by the caller");
+        match ch.expect(&refs, &crash, until, transcript) {
+            Ok(matched) => Ok(Some(Some(matched))),
+            Err(ExpectError::Timeout { .. }) if step.cut.is_some_and(|cut| Instant::now() >= cut) => Ok(None),
+            Err(error) => Err(step_err(error)),
+        }
+    }
+
+    /// A `send-file` step's lines: the file in chunks, each rendered into the step's `line`.
+    fn file_lines(
+        &self,
+        file: &crate::config::SendFile,
+        args: &[(&str, &str)],
+    ) -> Result<Vec<Vec<u8>>, DeviceError> {
+        let path = self.render(&file.path, args)?;
+        let bytes =
+            std::fs::read(&path).map_err(|e| DeviceError::Config(format!("send-file {path}: {e}")))?;
+        bytes
+            .chunks(file.chunk)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let hex: String = chunk.iter().map(|b| format!("{b:02x}")).collect();
+                let offset = (i * file.chunk).to_string();
+                let line = file.line.render(&|name: &str| match name {
+                    "chunk.hex" => Some(hex.clone()),
+                    "chunk.offset" => Some(offset.clone()),
+                    other => self.placeholder(other, args),
+                });
+                line.map(String::into_bytes)
+                    .map_err(|missing| DeviceError::Config(format!("placeholder {{{missing}}} has no value")))
+            })
+            .collect()
     }
 
     /// The channel operation `name` starts on.
@@ -132,11 +245,15 @@ impl Dut {
     }
 
     fn render(&self, t: &crate::config::Template, args: &[(&str, &str)]) -> Result<String, DeviceError> {
-        t.render(&|name: &str| match name.strip_prefix("arg.") {
+        t.render(&|name: &str| self.placeholder(name, args))
+            .map_err(|missing| DeviceError::Config(format!("placeholder {{{missing}}} has no value")))
+    }
+
+    fn placeholder(&self, name: &str, args: &[(&str, &str)]) -> Option<String> {
+        match name.strip_prefix("arg.") {
             Some(key) => args.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string()),
             None => self.builtin_placeholder(name),
-        })
-        .map_err(|missing| DeviceError::Config(format!("placeholder {{{missing}}} has no value")))
+        }
     }
 }
 

@@ -13,6 +13,9 @@ step() { printf '\n=== %s ===\n' "$*"; }
 
 step "setup"
 ci/setup.sh
+# The imgtool cross-check must run in CI, never skip quietly.
+HILT_IMGTOOL="$(ci/imgtool.sh)"
+export HILT_IMGTOOL HILT_REQUIRE_IMGTOOL=1
 
 step "format and lints"
 cargo fmt --all -- --check

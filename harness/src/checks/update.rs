@@ -197,12 +197,18 @@ impl Updater {
         image::sign(&test_payload(model, version), &opts, key)
     }
 
-    /// Pushes `image` through the declared update operation; returns its outcome (`ok` = accepted).
+    /// Pushes `image` through the declared update operation; returns its outcome (`ok` = accepted)
+    /// with the device's reason for a refusal, if it gave one.
     fn push(&self, dut: &mut Dut, image: &ImageFile) -> Result<String, DeviceError> {
         let size = std::fs::metadata(&image.path).map(|m| m.len()).unwrap_or(0).to_string();
         let path = image.path.display().to_string();
         dut.note(format!("pushing {} ({})", image.path.display(), image.label));
-        Ok(dut.op_past_lockout(&self.cap.update, &[("image", &path), ("size", &size)])?.outcome)
+        let m = dut.op_past_lockout(&self.cap.update, &[("image", &path), ("size", &size)])?;
+        // The device's reason, when the operation captures one, makes the evidence readable.
+        Ok(match m.captures.get("reason") {
+            Some(reason) if m.outcome != "ok" => format!("{}: {reason}", m.outcome),
+            _ => m.outcome,
+        })
     }
 
     fn activate(&self, dut: &mut Dut) -> Result<(), DeviceError> {

@@ -28,7 +28,7 @@ pub enum ImageCommand {
         /// The model the image is for (hilt's protected MODEL TLV, 0xa0).
         #[arg(long)]
         model: Option<String>,
-        /// Header size, padded with zeros before the payload (imgtool's --header-size).
+        /// Header size, padded with 0xff before the payload (imgtool's --header-size).
         #[arg(long, default_value = "0x200", value_parser = parse_u16)]
         header_size: u16,
         #[arg(value_name = "PAYLOAD")]

@@ -74,7 +74,7 @@ fn tlv_area(magic: u16, tlvs: &[u8]) -> Vec<u8> {
     area
 }
 
-/// Signs `payload` as imgtool does with `--pad-header`: header padded with zeros to
+/// Signs `payload` as imgtool does with `--pad-header`: header padded with 0xff to
 /// `header_size`, payload, protected TLVs (security counter, model), then SHA256, KEYHASH and
 /// the Ed25519 signature of the SHA-256 digest.
 pub fn sign(payload: &[u8], opts: &SignOptions, key: &SigningKey) -> Vec<u8> {
@@ -96,7 +96,8 @@ pub fn sign(payload: &[u8], opts: &SignOptions, key: &SigningKey) -> Vec<u8> {
         version: opts.version,
     };
     let mut image = header.to_bytes().to_vec();
-    image.resize(header.header_size as usize, 0);
+    // imgtool pads with the erased value of flash, 0xff.
+    image.resize(header.header_size as usize, 0xFF);
     image.extend_from_slice(payload);
     image.extend_from_slice(&protected);
     let digest: [u8; 32] = Sha256::digest(&image).into();

@@ -48,6 +48,9 @@ enum Command {
     #[command(after_help = AFTER_HELP)]
     Run(RunArgs),
     /// List the checks of suites with the requirements each covers, and every check hilt knows.
+    ///
+    /// For a profile (a suite that lists its scheme's requirements, e.g. nist-ir-8425), also which
+    /// checks cover each requirement and which requirements no check covers yet.
     List {
         /// Suites to list, by name (testsuites/NAME.yaml) or file; repeatable.
         #[arg(long = "suite", value_name = "NAME|FILE", default_values_t = DEFAULT_SUITES.map(String::from))]
@@ -191,6 +194,22 @@ fn list(suite_names: &[String]) -> i32 {
             println!("  {:<6} {}", c.id, c.title);
             for r in &c.requirements {
                 println!("         covers {r}");
+            }
+        }
+        if !suite.requirements.is_empty() {
+            let covering = |r: &String| -> Vec<&str> {
+                suite.checks.iter().filter(|c| c.requirements.contains(r)).map(|c| c.id.as_str()).collect()
+            };
+            let uncovered = suite.requirements.iter().filter(|r| covering(r).is_empty()).count();
+            println!(
+                "  requirements of the profile: {} covered, {uncovered} not covered by any check yet",
+                suite.requirements.len() - uncovered
+            );
+            for r in &suite.requirements {
+                match covering(r).as_slice() {
+                    [] => println!("    {r:<40} NOT COVERED"),
+                    ids => println!("    {r:<40} {}", ids.join(", ")),
+                }
             }
         }
     }

@@ -151,6 +151,7 @@ pub fn parse_suite(source: &str, file: &Path) -> Result<Suite, Diagnostics> {
     Ok(Suite {
         name: raw.suite,
         description: raw.description,
+        requirements: raw.requirements,
         checks: raw.checks,
         file: file.to_path_buf(),
         source: source.to_string(),

@@ -15,6 +15,8 @@ use super::values::parse_duration;
 pub struct Suite {
     pub name: String,
     pub description: Option<String>,
+    /// A profile's scheme requirements, so `hilt list` can show those no check covers yet.
+    pub requirements: Vec<String>,
     pub checks: Vec<SuiteCheck>,
     pub file: PathBuf,
     pub source: String,
@@ -26,6 +28,8 @@ pub(super) struct SuiteFile {
     pub suite: String,
     #[serde(default)]
     pub description: Option<String>,
+    #[serde(default)]
+    pub requirements: Vec<String>,
     pub checks: Vec<SuiteCheck>,
 }
 

@@ -140,7 +140,11 @@ fn shapes_that_serde_cannot_express_are_located_at_their_map() {
     let d = error(&format!(
         "{MINIMAL}operations:\n  op:\n    channel: console\n    steps:\n      - timeout: 2s\n"
     ));
-    assert!(d.starts_with("t.yaml:9:9:") && d.contains("`send`, `expect` or both"), "{d}");
+    assert!(d.starts_with("t.yaml:9:9:") && d.contains("`expect` or both"), "{d}");
+    let d = error(&format!(
+        "{MINIMAL}operations:\n  op:\n    channel: console\n    steps:\n      - send-file: {{ path: f, line: \"x\", chunk: 0 }}\n"
+    ));
+    assert!(d.starts_with("t.yaml:9:9:") && d.contains("`chunk` of at least 1 byte"), "{d}");
     let d = error(&format!("{MINIMAL}operations:\n  op:\n    channel: console\n    steps: []\n"));
     assert!(d.starts_with("t.yaml:7:5:") && d.contains("at least one step"), "{d}");
     let d = error(&format!("{MINIMAL}power:\n  launch: {{}}\n  exec: {{ on: [a], off: [b] }}\n"));
@@ -251,4 +255,16 @@ fn garbage_never_panics_and_is_located() {
         let d = target(src).unwrap_err();
         assert!(d.0.iter().all(|e| e.line >= 1 && e.column >= 1), "{src:?}: {d}");
     }
+}
+
+#[test]
+fn chunk_placeholders_belong_to_send_file_lines() {
+    let d = error(&format!(
+        "{MINIMAL}operations:\n  op:\n    channel: console\n    steps:\n      - send: \"{{chunk.hex}}\"\n"
+    ));
+    assert!(d.contains("only known in a `send-file` step's `line`"), "{d}");
+    let d = error(&format!(
+        "{MINIMAL}operations:\n  op:\n    channel: console\n    steps:\n      - send-file: {{ path: f, line: \"{{chunk.size}}\" }}\n"
+    ));
+    assert!(d.contains("expected {chunk.hex} or {chunk.offset}"), "{d}");
 }

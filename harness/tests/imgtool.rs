@@ -62,6 +62,13 @@ fn imgtool_sign(tool: &PathBuf, version: &str, out: &str) {
     );
 }
 
+/// `hilt image sign` of the test payload for model refdev-a.
+fn hilt_sign(version: &str, counter: &str, out: &str) {
+    let args = ["image", "sign", "--key", KEY, "--version", version, "--security-counter", counter];
+    let (code, output) = hilt(&[&args[..], &["--model", "refdev-a", PAYLOAD, "-o", out]].concat(), &[]);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&output.stderr));
+}
+
 #[test]
 fn imgtool_and_hilt_make_the_same_image() {
     let Some(tool) = imgtool() else { return };
@@ -69,25 +76,7 @@ fn imgtool_and_hilt_make_the_same_image() {
     let theirs = dir.join("imgtool.bin").display().to_string();
     let ours = dir.join("hilt.bin").display().to_string();
     imgtool_sign(&tool, "1.0.0", &theirs);
-    let (code, out) = hilt(
-        &[
-            "image",
-            "sign",
-            "--key",
-            KEY,
-            "--version",
-            "1.0.0",
-            "--security-counter",
-            "1",
-            "--model",
-            "refdev-a",
-            PAYLOAD,
-            "-o",
-            &ours,
-        ],
-        &[],
-    );
-    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    hilt_sign("1.0.0", "1", &ours);
     let (a, b) = (std::fs::read(&theirs).unwrap(), std::fs::read(&ours).unwrap());
     assert!(
         a == b,
@@ -103,25 +92,7 @@ fn imgtool_verifies_hilt_images_and_rejects_their_mutations() {
     let Some(tool) = imgtool() else { return };
     let dir = out_dir("imgtool-verify");
     let ours = dir.join("hilt.bin").display().to_string();
-    let (code, _) = hilt(
-        &[
-            "image",
-            "sign",
-            "--key",
-            KEY,
-            "--version",
-            "2.3.4",
-            "--security-counter",
-            "9",
-            "--model",
-            "refdev-a",
-            PAYLOAD,
-            "-o",
-            &ours,
-        ],
-        &[],
-    );
-    assert_eq!(code, 0);
+    hilt_sign("2.3.4", "9", &ours);
     let text = run_imgtool(&tool, &["verify", "-k", KEY, &ours]);
     assert!(text.contains("Image was correctly validated"), "{text}");
     let mutated = dir.join("mutated");

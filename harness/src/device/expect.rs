@@ -103,9 +103,13 @@ impl Channel {
         self.fill(Instant::now(), transcript)?;
         self.pending.clear();
         transcript.record(&self.name, Direction::Tx, bytes);
-        self.stream
-            .write_all(bytes)
-            .map_err(|e| ExpectError::Write { reason: format!("{} ({})", e, self.stream.endpoint()) })
+        let Err(e) = self.stream.write_all(bytes) else { return Ok(()) };
+        // A device that vanished can fail the write (a pty's EIO on drain) before a read sees it
+        // close: look, so the error says what happened rather than how the send noticed.
+        match self.fill(Instant::now(), transcript) {
+            Err(closed @ ExpectError::Closed { .. }) => Err(closed),
+            _ => Err(ExpectError::Write { reason: format!("{} ({})", e, self.stream.endpoint()) }),
+        }
     }
 
     /// Waits for the first of `alternatives` (outcome name, pattern) to match. Crash patterns are

@@ -72,8 +72,8 @@ enum Command {
         #[arg(value_name = "DIR", default_value = "results")]
         dir: PathBuf,
     },
-    /// Make, sign, inspect and mutate MCUboot update images.
-    #[command(subcommand)]
+    /// Make, sign, inspect and mutate MCUboot update images (for test devices only).
+    #[command(subcommand, after_help = hilt::image::cli::IMAGE_HELP)]
     Image(hilt::image::cli::ImageCommand),
     /// Start the built-in reference device (host build): a console on a pseudo-terminal and a
     /// management port on 127.0.0.1. Flaws are switched on with REFDEV_FLAWS=name,name.

@@ -88,6 +88,33 @@ fn imgtool_and_hilt_make_the_same_image() {
 }
 
 #[test]
+fn mcuboot_image_parses_and_verifies_what_imgtool_signs() {
+    let Some(tool) = imgtool() else { return };
+    let dir = out_dir("imgtool-parse");
+    let theirs = dir.join("imgtool-3.1.4.bin");
+    imgtool_sign(&tool, "3.1.4+15", &theirs.display().to_string());
+    let bytes = std::fs::read(&theirs).unwrap();
+    let image = mcuboot_image::Image::parse(&bytes).expect("imgtool's image parses");
+    let h = image.header();
+    assert_eq!(h.version, "3.1.4+15".parse().unwrap());
+    assert_eq!((h.header_size, h.load_addr, h.flags), (0x200, 0, 0));
+    assert_eq!(image.security_counter(), Some(1));
+    assert_eq!(image.model(), Some(&b"refdev-a"[..]));
+    assert_eq!(image.payload(), std::fs::read(repo_root().join(PAYLOAD)).unwrap());
+    let public: [u8; 32] = std::fs::read(repo_root().join("fixtures/keys/refdev-TEST-ONLY-ed25519.pub"))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    // KEYHASH is imgtool's SHA-256 of the DER SubjectPublicKeyInfo; the signature is over the digest.
+    assert_eq!(image.find(mcuboot_image::tlv::KEYHASH).unwrap().value, mcuboot_image::key_hash(&public));
+    mcuboot_image::verify(&image, &public).expect("imgtool's image verifies");
+    let foreign =
+        hilt::image::load_public_key(&repo_root().join("fixtures/keys/foreign-TEST-ONLY-ed25519.pem"))
+            .unwrap();
+    assert_eq!(mcuboot_image::verify(&image, &foreign), Err(mcuboot_image::VerifyError::UnknownKey));
+}
+
+#[test]
 fn imgtool_verifies_hilt_images_and_rejects_their_mutations() {
     let Some(tool) = imgtool() else { return };
     let dir = out_dir("imgtool-verify");

@@ -230,6 +230,11 @@ impl<'a> Image<'a> {
 /// Checks the TLV area at `start` (its info magic, its length, each TLV inside); returns its length.
 fn area(bytes: &[u8], start: usize, magic: u16, expect_len: Option<usize>) -> Result<usize, ParseError> {
     let need = |n: usize| ParseError::Truncated { needed: n };
+    // From here on `start` is within `bytes`, so no sum below can overflow, even where usize is
+    // 32 bits and a header claims a payload of nearly 4 GiB.
+    if start > bytes.len() {
+        return Err(need(start.saturating_add(4)));
+    }
     if bytes.len() < start + 4 {
         return Err(need(start + 4));
     }

@@ -104,6 +104,45 @@ fn versions_round_trip_and_order() {
     assert!("1.2.3".parse::<Version>().unwrap() < "1.3.0".parse().unwrap());
 }
 
+#[test]
+fn huge_sizes_in_the_header_are_errors() {
+    let bytes = build(b"abc", &key(4), b"m", 1);
+    for (payload_size, hdr_size) in [(u32::MAX, 0x200u16), (u32::MAX - 0x1ff, 0x200), (0xFFFF_FF00, 0xFFFF)] {
+        let mut b = bytes.clone();
+        b[12..16].copy_from_slice(&payload_size.to_le_bytes());
+        b[8..10].copy_from_slice(&hdr_size.to_le_bytes());
+        assert!(matches!(
+            Image::parse_prefix(&b),
+            Err(ParseError::Truncated { .. } | ParseError::BadHeaderSize)
+        ));
+    }
+    let mut b = bytes.clone();
+    b[10..12].copy_from_slice(&u16::MAX.to_le_bytes());
+    assert!(Image::parse(&b).is_err());
+}
+
+#[test]
+fn errors_and_versions_read_well() {
+    assert_eq!(ParseError::Truncated { needed: 9 }.to_string(), "truncated: the image needs 9 bytes");
+    assert_eq!(VerifyError::UnknownKey.to_string(), "signed with another key (KEYHASH differs)");
+    let v: Version = "1.2.3+4".parse().unwrap();
+    assert_eq!(v, Version { major: 1, minor: 2, revision: 3, build: 4 });
+    assert_eq!(v.to_string(), "1.2.3+4");
+    assert_eq!("1.2.3+0".parse::<Version>().unwrap().to_string(), "1.2.3");
+    assert!(BadVersion.to_string().contains("MAJOR.MINOR.REVISION"));
+}
+
+#[test]
+fn key_hash_is_sha256_of_the_der_public_key() {
+    // imgtool's ed25519 key: get_public_bytes() is the DER SubjectPublicKeyInfo (44 bytes), and
+    // KEYHASH is SHA-256 of it.
+    let public = [0x11u8; 32];
+    let mut der = std::vec![0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+    der.extend_from_slice(&public);
+    assert_eq!(der.len(), 44);
+    assert_eq!(key_hash(&public), <[u8; 32]>::from(Sha256::digest(&der)));
+}
+
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..700)) {

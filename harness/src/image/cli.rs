@@ -7,9 +7,28 @@ use mcuboot_image::{tlv, Image, Version};
 
 use super::{load_public_key, load_signing_key, mutations, sha256_hex, sign, SignOptions};
 
-const KEYS_NOTE: &str = "\
-Keys: Ed25519 in PKCS#8 PEM, the format `imgtool keygen -t ed25519` writes. The keys under
-fixtures/keys are published test keys for the reference device: never sign a product with them.";
+/// Shown under the help of `hilt image` and of the commands that take a signing key.
+pub const KEYS_NOTE: &str = "\
+Keys: Ed25519 in PKCS#8 PEM, the format `imgtool keygen -t ed25519` writes. These commands are for
+test devices only: hilt signs the images a check sends to a unit on the bench, with a test unit's
+key. The keys under fixtures/keys are published test keys for the reference device: never sign a
+product with them, and never build a device that trusts them. Sign production images with your
+release process, not with hilt.";
+
+/// Shown under `hilt image --help`.
+pub const IMAGE_HELP: &str = "\
+Images are MCUboot's format (header, payload, TLVs: SHA-256, key hash, Ed25519 signature), the
+same bytes `imgtool sign --pad-header` writes, so MCUboot and imgtool accept them.
+
+Examples:
+  hilt image keygen -o unit-TEST-ONLY.pem
+  hilt image sign --key unit-TEST-ONLY.pem --version 1.2.0 --security-counter 5 --model my-board app.bin -o fw.bin
+  hilt image inspect fw.bin --key unit-TEST-ONLY.pem        exit 0 valid, 1 invalid, 2 unreadable
+  hilt image mutate fw.bin -o tampered/                     every tampered variant, no key needed
+
+Keys: Ed25519 in PKCS#8 PEM, the format `imgtool keygen -t ed25519` writes. These commands are for
+test devices only. The keys under fixtures/keys are published test keys for the reference device:
+never sign a product with them, and never build a device that trusts them.";
 
 #[derive(Subcommand)]
 pub enum ImageCommand {
@@ -31,6 +50,7 @@ pub enum ImageCommand {
         /// Header size, padded with 0xff before the payload (imgtool's --header-size).
         #[arg(long, default_value = "0x200", value_parser = parse_u16)]
         header_size: u16,
+        /// The raw firmware binary to put in the image.
         #[arg(value_name = "PAYLOAD")]
         payload: PathBuf,
         /// Where to write the image.
@@ -42,24 +62,33 @@ pub enum ImageCommand {
     /// Exit code 0 when the image is valid (hash, and signature when a key is given), 1 when it
     /// is not, 2 when it cannot be read.
     Inspect {
+        /// The image file; it must end where its TLV area ends (trailing bytes make it invalid).
         #[arg(value_name = "IMAGE")]
         image: PathBuf,
         /// Public or private key (PEM) or 32 raw public-key bytes to verify the signature with.
         #[arg(long, value_name = "KEY")]
         key: Option<PathBuf>,
     },
-    /// Write every tampered variant of a valid image into DIR: flipped bytes in header, payload
-    /// and trailer, truncations, appended bytes, stripped signature. No key needed: a lab can test
-    /// a product with only its own signed image.
+    /// Write every tampered variant of a valid image into DIR, as DIR/<name>.bin.
+    ///
+    /// No key needed: a lab can test a product with only its own signed image. The variants
+    /// (names are stable ids, used in reports): flip-header, flip-payload, flip-trailer (one byte
+    /// flipped in the header, the payload, the signature); truncate-1, truncate-half, header-only
+    /// (cut short); append (16 bytes after the end); strip-signature (signature removed, hash and
+    /// key hash kept); unsigned (only the SHA-256 TLV). A device must refuse every one of them.
+    /// Prints one line per variant: name, size, kind, description.
     Mutate {
+        /// A valid MCUboot image (it must parse; its signature is not checked).
         #[arg(value_name = "IMAGE")]
         image: PathBuf,
+        /// Directory to write the variants into (created if missing).
         #[arg(short, long, value_name = "DIR")]
         out: PathBuf,
     },
     /// Make a new Ed25519 signing key (PKCS#8 PEM), for test units. Refuses to overwrite a file.
     #[command(after_help = KEYS_NOTE)]
     Keygen {
+        /// Where to write the key; an existing file is never overwritten.
         #[arg(short, long, value_name = "KEY")]
         out: PathBuf,
     },

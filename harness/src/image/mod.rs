@@ -13,13 +13,11 @@ use sha2::{Digest, Sha256};
 
 /// Reads an Ed25519 private key in PKCS#8 PEM, as `imgtool keygen -t ed25519` writes it.
 pub fn load_signing_key(path: &Path) -> Result<SigningKey, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("key {}: {e}", path.display()))?;
-    SigningKey::from_pkcs8_pem(&text).map_err(|e| {
-        format!(
-            "key {}: expected an Ed25519 private key in PKCS#8 PEM (imgtool keygen -t ed25519): {e}",
-            path.display()
-        )
-    })
+    let bytes = std::fs::read(path).map_err(|e| format!("key {}: {e}", path.display()))?;
+    let expected = "expected an Ed25519 private key in PKCS#8 PEM (imgtool keygen -t ed25519)";
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| format!("key {}: {expected}, found binary data", path.display()))?;
+    SigningKey::from_pkcs8_pem(text).map_err(|e| format!("key {}: {expected}: {e}", path.display()))
 }
 
 /// A public key from a private key PEM, a public key PEM (SubjectPublicKeyInfo) or 32 raw bytes.
@@ -124,7 +122,7 @@ pub fn resign(bytes: &[u8], key: &SigningKey) -> Result<Vec<u8>, ParseError> {
 }
 
 /// Which requirement a tampered image tests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MutationKind {
     /// One byte flipped: the hash or the signature no longer matches.
     Corrupted,
@@ -137,6 +135,7 @@ pub enum MutationKind {
 }
 
 /// A tampered image derived from a valid one.
+#[derive(Clone, Debug)]
 pub struct Mutation {
     /// A stable id for reports and file names.
     pub name: &'static str,
@@ -227,6 +226,7 @@ pub fn mutations(bytes: &[u8]) -> Result<Vec<Mutation>, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mcuboot_image::VerifyError;
 
     fn opts() -> SignOptions {
         SignOptions {
@@ -256,12 +256,120 @@ mod tests {
         let key = SigningKey::from_bytes(&[3; 32]);
         let bytes = sign(&[0x42; 3000], &opts(), &key);
         let all = mutations(&bytes).unwrap();
-        assert_eq!(all.len(), 9);
+        let names: Vec<_> = all.iter().map(|m| (m.name, m.kind)).collect();
+        use MutationKind::*;
+        assert_eq!(
+            names,
+            [
+                ("flip-header", Corrupted),
+                ("flip-payload", Corrupted),
+                ("flip-trailer", Corrupted),
+                ("truncate-1", Truncated),
+                ("truncate-half", Truncated),
+                ("header-only", Truncated),
+                ("append", Padded),
+                ("strip-signature", Unsigned),
+                ("unsigned", Unsigned),
+            ]
+        );
         for m in all {
             let ok = Image::parse(&m.bytes)
                 .map(|i| mcuboot_image::verify(&i, key.verifying_key().as_bytes()).is_ok())
                 .unwrap_or(false);
             assert!(!ok, "{} still verifies", m.name);
         }
+    }
+
+    #[test]
+    fn mutations_change_only_what_they_say() {
+        let key = SigningKey::from_bytes(&[4; 32]);
+        let bytes = sign(&[0x17; 1000], &opts(), &key);
+        let valid = Image::parse(&bytes).unwrap();
+        let pk = key.verifying_key().to_bytes();
+        let get = |name: &str| mutations(&bytes).unwrap().into_iter().find(|m| m.name == name).unwrap().bytes;
+        let differing = |b: &[u8]| b.iter().zip(&bytes).filter(|(x, y)| x != y).count();
+        for name in ["flip-header", "flip-payload", "flip-trailer"] {
+            assert_eq!(differing(&get(name)), 1, "{name}");
+        }
+        // flip-header still parses (a signed field changed), flip-payload breaks the hash, and
+        // flip-trailer the signature.
+        let h = get("flip-header");
+        assert_eq!(Image::parse(&h).unwrap().header().version.major, 0);
+        let p = get("flip-payload");
+        assert_eq!(mcuboot_image::check_hash(&Image::parse(&p).unwrap()), Err(VerifyError::HashMismatch));
+        let t = get("flip-trailer");
+        assert_eq!(mcuboot_image::verify(&Image::parse(&t).unwrap(), &pk), Err(VerifyError::BadSignature));
+        assert_eq!(get("header-only"), &bytes[..0x200]);
+        assert_eq!(&get("append")[..bytes.len()], &bytes[..]);
+        assert_eq!(get("truncate-half").len(), bytes.len() / 2);
+        // Signature stripped: hash and key hash as before, nothing else; the TLV info length fixed.
+        let s = get("strip-signature");
+        let stripped = Image::parse(&s).unwrap();
+        assert_eq!(stripped.signed_region(), valid.signed_region());
+        assert_eq!(mcuboot_image::check_hash(&stripped).unwrap(), mcuboot_image::check_hash(&valid).unwrap());
+        assert_eq!(stripped.find(tlv::KEYHASH).map(|t| t.value), valid.find(tlv::KEYHASH).map(|t| t.value));
+        assert_eq!(mcuboot_image::verify(&stripped, &pk), Err(VerifyError::SignatureMissing));
+        let u = get("unsigned");
+        let unsigned = Image::parse(&u).unwrap();
+        assert!(mcuboot_image::check_hash(&unsigned).is_ok());
+        assert_eq!(unsigned.tlvs().filter(|t| !t.protected).count(), 1);
+        assert_eq!(mcuboot_image::verify(&unsigned, &pk), Err(VerifyError::KeyHashMissing));
+        // Not an image: no variants.
+        assert!(mutations(&bytes[..100]).is_err());
+    }
+
+    #[test]
+    fn sign_without_protected_tlvs_and_with_a_small_header() {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let o =
+            SignOptions { security_counter: None, model: None, header_size: 8, load_addr: 0x1000, ..opts() };
+        let bytes = sign(b"", &o, &key);
+        let image = Image::parse(&bytes).unwrap();
+        let h = image.header();
+        assert_eq!((h.header_size, h.protected_tlv_size, h.payload_size, h.load_addr), (32, 0, 0, 0x1000));
+        assert_eq!((image.security_counter(), image.model()), (None, None));
+        mcuboot_image::verify(&image, key.verifying_key().as_bytes()).unwrap();
+        // Header padding is flash's erased value, as imgtool --pad-header writes it.
+        let padded = sign(b"x", &opts(), &key);
+        assert!(padded[mcuboot_image::HEADER_LEN..0x200].iter().all(|&b| b == 0xff));
+    }
+
+    #[test]
+    fn keys_load_from_every_form_and_errors_name_the_file() {
+        use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey, EncodePublicKey};
+        let dir = std::env::temp_dir().join(format!("hilt-image-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = SigningKey::from_bytes(&[6; 32]);
+        let public = key.verifying_key().to_bytes();
+        let private_pem = dir.join("k.pem");
+        std::fs::write(&private_pem, key.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes()).unwrap();
+        let public_pem = dir.join("k.pub.pem");
+        std::fs::write(&public_pem, key.verifying_key().to_public_key_pem(LineEnding::LF).unwrap()).unwrap();
+        let raw = dir.join("k.pub");
+        std::fs::write(&raw, public).unwrap();
+        assert_eq!(load_signing_key(&private_pem).unwrap().to_bytes(), key.to_bytes());
+        for p in [&private_pem, &public_pem, &raw] {
+            assert_eq!(load_public_key(p).unwrap(), public, "{}", p.display());
+        }
+        // A public key cannot sign; junk and missing files are named.
+        let e = load_signing_key(&public_pem).unwrap_err();
+        assert!(e.contains("k.pub.pem") && e.contains("PKCS#8"), "{e}");
+        let junk = dir.join("junk");
+        std::fs::write(&junk, b"hello").unwrap();
+        let e = load_public_key(&junk).unwrap_err();
+        assert!(e.contains("junk") && e.contains("Ed25519"), "{e}");
+        let e = load_signing_key(&dir.join("missing.pem")).unwrap_err();
+        assert!(e.contains("missing.pem"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_committed_test_keys_are_imgtool_pkcs8() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/keys");
+        let key = load_signing_key(&root.join("refdev-TEST-ONLY-ed25519.pem")).unwrap();
+        let raw = std::fs::read(root.join("refdev-TEST-ONLY-ed25519.pub")).unwrap();
+        assert_eq!(key.verifying_key().as_bytes(), &raw[..]);
+        let foreign = load_signing_key(&root.join("foreign-TEST-ONLY-ed25519.pem")).unwrap();
+        assert_ne!(foreign.verifying_key(), key.verifying_key());
     }
 }

@@ -4,6 +4,7 @@
 //! bytes arrive or a deadline passes. No reader threads, no fixed sleeps: a wait ends the moment
 //! data, a hang-up or the deadline arrives.
 
+pub mod debug;
 pub mod serial;
 pub mod tcp;
 

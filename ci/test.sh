@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# hilt's test command (README.md): sets up a fresh machine, checks formatting and lints, runs the
+# hilt's test command (README.md): sets up a fresh machine (apt packages, the firmware toolchain,
+# QEMU), builds the QEMU reference device's firmware, checks formatting and lints, runs the
 # project's tests (which run every check against the reference device with and without its flaws),
-# then runs hilt itself against the reference device and validates the JUnit the way Jenkins does.
+# runs the flaw matrix again against the firmware under QEMU, then runs hilt itself against both
+# devices and validates the JUnit the way Jenkins does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,12 @@ ci/setup.sh
 HILT_IMGTOOL="$(ci/imgtool.sh)"
 export HILT_IMGTOOL HILT_REQUIRE_IMGTOOL=1
 
+step "firmware of the QEMU reference device"
+HILT_QEMU_FIRMWARE="$(ci/firmware.sh)"
+# The QEMU tests must run in CI, never skip quietly.
+export HILT_QEMU_FIRMWARE HILT_REQUIRE_QEMU=1
+echo "$HILT_QEMU_FIRMWARE"
+
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release -- -D warnings
@@ -24,8 +32,14 @@ cargo clippy --workspace --all-targets --release -- -D warnings
 step "project tests"
 cargo test --workspace --release
 
-step "hilt against the reference device"
-rm -rf results
-cargo run --release -- run --out results
-xmllint --noout --schema "$schema" results/junit.xml
-echo "results/junit.xml validates against $schema"
+step "flaw matrix against the reference device under QEMU"
+HILT_TEST_TARGET=targets/qemu-mps2-an385.yaml \
+  cargo test --release -p hilt --test identity --test lockout --test reset --test update -- --test-threads=1
+
+for target in refdev qemu-mps2-an385; do
+  step "hilt against targets/$target.yaml"
+  rm -rf "results-$target"
+  cargo run --release -- run --target "targets/$target.yaml" --out "results-$target"
+  xmllint --noout --schema "$schema" "results-$target/junit.xml"
+  echo "results-$target/junit.xml validates against $schema"
+done

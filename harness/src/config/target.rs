@@ -153,9 +153,12 @@ pub enum Power {
     Launch(EmptyMap),
     /// Commands for a PDU or USB relay.
     Exec(PowerExec),
+    /// A launched QEMU's monitor (QMP): power off = `quit`, reset = `system_reset`; a power cut
+    /// is still a SIGKILL of QEMU at the chosen instant.
+    Qmp(TcpChannel),
 }
 
-/// `{ launch: {} }` or `{ exec: {...} }`, for the same reason as [`ChannelFile`].
+/// `{ launch: {} }`, `{ exec: {...} }` or `{ qmp: {...} }`, for the same reason as [`ChannelFile`].
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PowerFile {
@@ -163,14 +166,18 @@ struct PowerFile {
     launch: Option<EmptyMap>,
     #[serde(default)]
     exec: Option<PowerExec>,
+    #[serde(default)]
+    qmp: Option<TcpChannel>,
 }
 
 impl<'de> Deserialize<'de> for Power {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked_map(d, "power control: `launch: {}` or `exec: {...}`", |f: PowerFile| match f {
-            PowerFile { launch: Some(l), exec: None } => Ok(Power::Launch(l)),
-            PowerFile { launch: None, exec: Some(e) } => Ok(Power::Exec(e)),
-            _ => Err("expected exactly one of `launch` or `exec` under `power`".into()),
+        let what = "power control: `launch: {}`, `exec: {...}` or `qmp: {host, port}`";
+        checked_map(d, what, |f: PowerFile| match f {
+            PowerFile { launch: Some(l), exec: None, qmp: None } => Ok(Power::Launch(l)),
+            PowerFile { launch: None, exec: Some(e), qmp: None } => Ok(Power::Exec(e)),
+            PowerFile { launch: None, exec: None, qmp: Some(q) } => Ok(Power::Qmp(q)),
+            _ => Err("expected exactly one of `launch`, `exec` or `qmp` under `power`".into()),
         })
     }
 }

@@ -10,8 +10,15 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut err = |path: &[&str], message: String| out.push(locate(&t.source, &t.file, path, message));
 
-    if matches!(t.power, Some(Power::Launch(_))) && t.launch.is_none() {
-        err(&["power", "launch"], "power `launch` needs a `launch` section to start the device again".into());
+    match &t.power {
+        Some(Power::Launch(_)) if t.launch.is_none() => {
+            err(&["power", "launch"], "power `launch` needs a `launch` section to start the device again".into())
+        }
+        Some(Power::Qmp(_)) if t.launch.is_none() => err(
+            &["power", "qmp"],
+            "power `qmp` needs a `launch` section: hilt starts QEMU again after a power-off".into(),
+        ),
+        _ => {}
     }
     let ready_names: Vec<String> = t
         .launch
@@ -79,12 +86,19 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
             check_template(&["launch", "env", var], value, &mut err);
         }
     }
-    if let Some(Power::Exec(p)) = &t.power {
-        for (key, command) in [("on", &p.on), ("off", &p.off)] {
-            for c in command {
-                check_template(&["power", "exec", key], c, &mut err);
+    match &t.power {
+        Some(Power::Exec(p)) => {
+            for (key, command) in [("on", &p.on), ("off", &p.off)] {
+                for c in command {
+                    check_template(&["power", "exec", key], c, &mut err);
+                }
             }
         }
+        Some(Power::Qmp(q)) => {
+            check_template(&["power", "qmp", "host"], &q.host, &mut err);
+            check_template(&["power", "qmp", "port"], &q.port, &mut err);
+        }
+        _ => {}
     }
 
     let channels: Vec<&str> = t.channels.keys().map(String::as_str).collect();

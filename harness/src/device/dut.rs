@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use regex::bytes::Regex;
 
@@ -13,10 +13,13 @@ use super::launch::{LaunchSpec, Launched};
 use super::lock::{self, DeviceLock};
 use super::transcript::Transcript;
 use crate::config::{self, Target};
+use crate::transport::qmp::Qmp;
 use crate::transport::{serial, tcp};
 
 /// How long opening a TCP channel may take before the device counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long QEMU may take to answer its monitor (and to exit after `quit`).
+const QMP_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Dut {
     target: Arc<Target>,
@@ -192,24 +195,34 @@ impl Dut {
         Ok(())
     }
 
-    /// Power off and on again. For launched devices a power-off is SIGKILL: a pulled plug.
+    /// Power off and on again. For launched devices a power-off is SIGKILL (a pulled plug), or
+    /// QEMU's `quit` where the target gives its QMP monitor.
     pub fn power_cycle(&mut self) -> Result<(), DeviceError> {
         self.power_off()?;
         self.power_on()
     }
 
     pub fn power_off(&mut self) -> Result<(), DeviceError> {
+        match self.target.power.clone() {
+            Some(config::Power::Qmp(qmp)) => {
+                self.channels.clear();
+                if self.launched.is_some() {
+                    if let Err(e) = self.qmp_command(&qmp, "quit") {
+                        self.note(format!("{e}; pulling the plug instead"));
+                    }
+                }
+                self.kill_launched()
+            }
+            _ => self.power_cut(),
+        }
+    }
+
+    /// Power lost at this instant: a launched device is killed (SIGKILL) whatever else the target
+    /// offers, so nothing it was doing gets to finish; a bench device's power-off command runs.
+    pub fn power_cut(&mut self) -> Result<(), DeviceError> {
         self.channels.clear();
         match &self.target.power {
-            Some(config::Power::Launch(_)) => {
-                if let Some(mut l) = self.launched.take() {
-                    l.drain_output(&mut self.transcript);
-                    let pid = l.pid();
-                    l.kill().map_err(|e| DeviceError::Power(format!("cannot kill pid {pid}: {e}")))?;
-                    self.note(format!("power off: killed pid {pid}"));
-                }
-                Ok(())
-            }
+            Some(config::Power::Launch(_) | config::Power::Qmp(_)) => self.kill_launched(),
             Some(config::Power::Exec(p)) => self.power_exec("off", &p.off.clone(), p.timeout),
             None => Err(DeviceError::Power("the target file declares no power control".into())),
         }
@@ -217,13 +230,59 @@ impl Dut {
 
     pub fn power_on(&mut self) -> Result<(), DeviceError> {
         match &self.target.power {
-            Some(config::Power::Launch(_)) => {
+            Some(config::Power::Launch(_) | config::Power::Qmp(_)) => {
                 self.note("power on");
                 self.ensure_running()
             }
             Some(config::Power::Exec(p)) => self.power_exec("on", &p.on.clone(), p.timeout),
             None => Err(DeviceError::Power("the target file declares no power control".into())),
         }
+    }
+
+    /// Presses reset: QEMU's `system_reset` where the target gives QMP (the process, its console
+    /// and its flash stay; the firmware starts over), a power cycle otherwise.
+    pub fn reset(&mut self) -> Result<(), DeviceError> {
+        match self.target.power.clone() {
+            Some(config::Power::Qmp(qmp)) if self.launched.is_some() => {
+                self.qmp_command(&qmp, "system_reset")?;
+                Ok(())
+            }
+            _ => self.power_cycle(),
+        }
+    }
+
+    fn kill_launched(&mut self) -> Result<(), DeviceError> {
+        if let Some(mut l) = self.launched.take() {
+            l.drain_output(&mut self.transcript);
+            let pid = l.pid();
+            let was = l.exit_status();
+            l.kill().map_err(|e| DeviceError::Power(format!("cannot kill pid {pid}: {e}")))?;
+            match was {
+                Some(status) => self.note(format!("power off: pid {pid} had exited ({status})")),
+                None => self.note(format!("power off: killed pid {pid}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// One QMP command to the launched QEMU; `quit` also waits until QEMU has gone.
+    fn qmp_command(&mut self, qmp: &config::TcpChannel, command: &str) -> Result<(), DeviceError> {
+        let lookup = |p: &str| self.builtin_placeholder(p);
+        let fail = |m: String| DeviceError::Power(format!("QMP {command}: {m}"));
+        let host = qmp.host.render(&lookup).map_err(|m| fail(format!("placeholder {{{m}}} has no value")))?;
+        let port = qmp.port.render(&lookup).map_err(|m| fail(format!("placeholder {{{m}}} has no value")))?;
+        let port: u16 = port.parse().map_err(|_| fail(format!("port {port:?} is not a TCP port")))?;
+        let deadline = Instant::now() + self.scaled(QMP_TIMEOUT);
+        let mut monitor = Qmp::connect(&host, port, deadline).map_err(fail)?;
+        if command == "quit" {
+            if !monitor.quit(deadline).map_err(fail)? {
+                return Err(fail("QEMU did not exit in time".into()));
+            }
+        } else {
+            monitor.execute(command, deadline).map_err(fail)?;
+        }
+        self.note(format!("QMP {command} ({host}:{port})"));
+        Ok(())
     }
 
     pub fn has_power_control(&self) -> bool {
@@ -361,6 +420,9 @@ fn allocate_ports(target: &Target) -> Result<BTreeMap<String, u16>, DeviceError>
     if let Some(l) = &target.launch {
         templates.extend(&l.command);
         templates.extend(l.env.values());
+    }
+    if let Some(config::Power::Qmp(q)) = &target.power {
+        templates.extend([&q.host, &q.port]);
     }
     for ch in target.channels.values() {
         match ch {

@@ -66,7 +66,7 @@ impl Dut {
             "power cut {}",
             if matches!(run, CutRun::Cut) { "during the operation" } else { "after it finished" }
         ));
-        self.power_off()?;
+        self.power_cut()?;
         Ok(run)
     }
 

@@ -5,6 +5,7 @@
 //! data, a hang-up or the deadline arrives.
 
 pub mod debug;
+pub mod qmp;
 pub mod serial;
 pub mod tcp;
 

@@ -75,11 +75,26 @@ pub fn run(name: &str, flaws: &str, args: &[&str]) -> Run {
     run_with(name, &[("REFDEV_FLAWS", flaws)], args)
 }
 
-/// `hilt run --out <fresh dir> ARGS` with `env` set.
+/// The target file the tests run against when they name none: hilt's default (the host reference
+/// device) unless `HILT_TEST_TARGET` names another. CI runs the flaw matrix a second time with
+/// `HILT_TEST_TARGET=targets/qemu-mps2-an385.yaml`: the same checks, the same flaws, the firmware.
+pub fn test_target() -> Option<String> {
+    std::env::var("HILT_TEST_TARGET").ok().filter(|t| !t.is_empty())
+}
+
+/// `hilt run --out <fresh dir> ARGS` with `env` set, against [`test_target`] unless ARGS name one.
 pub fn run_with(name: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let out = out_dir(name);
+    let target = test_target();
+    // Runs against another target keep their results apart, for a look after a failure.
+    let out = match &target {
+        Some(t) if !args.contains(&"--target") => out_dir(&format!("{}-{name}", target_stem(t))),
+        _ => out_dir(name),
+    };
     let out_s = out.display().to_string();
     let mut all = vec!["run", "--out", &out_s];
+    if let Some(t) = target.as_deref().filter(|_| !args.contains(&"--target")) {
+        all.extend(["--target", t]);
+    }
     all.extend_from_slice(args);
     let (code, output) = hilt(&all, env);
     Run {
@@ -88,6 +103,10 @@ pub fn run_with(name: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         out,
     }
+}
+
+fn target_stem(path: &str) -> String {
+    Path::new(path).file_stem().map_or_else(|| "target".into(), |s| s.to_string_lossy().into_owned())
 }
 
 /// Validates a JUnit file the way Jenkins does (xmllint against shared/schemas/junit-10.xsd).

@@ -11,9 +11,10 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
     let mut err = |path: &[&str], message: String| out.push(locate(&t.source, &t.file, path, message));
 
     match &t.power {
-        Some(Power::Launch(_)) if t.launch.is_none() => {
-            err(&["power", "launch"], "power `launch` needs a `launch` section to start the device again".into())
-        }
+        Some(Power::Launch(_)) if t.launch.is_none() => err(
+            &["power", "launch"],
+            "power `launch` needs a `launch` section to start the device again".into(),
+        ),
         Some(Power::Qmp(_)) if t.launch.is_none() => err(
             &["power", "qmp"],
             "power `qmp` needs a `launch` section: hilt starts QEMU again after a power-off".into(),

@@ -52,7 +52,9 @@ impl Qmp {
     /// Asks QEMU to exit and waits until it has closed the connection (QEMU may close it before
     /// its answer arrives). False when it was still connected at `deadline`.
     pub fn quit(&mut self, deadline: Instant) -> Result<bool, String> {
-        self.stream.write_all(b"{\"execute\": \"quit\"}\n").map_err(|e| format!("QMP quit: send failed: {e}"))?;
+        self.stream
+            .write_all(b"{\"execute\": \"quit\"}\n")
+            .map_err(|e| format!("QMP quit: send failed: {e}"))?;
         let mut buf = [0u8; 4096];
         loop {
             match self.stream.read_until(&mut buf, deadline) {

@@ -1,22 +1,85 @@
-//! Wall time of the default suites against the host reference device, next to the time the device
-//! itself imposes: its boots (launch to readiness), its declared waits (lockout windows), and the
-//! time it takes to answer (from a command sent to its first answer byte: flash erases and writes
-//! at NOR-flash speed, image checks). The difference is what hilt itself costs.
-//! `cargo bench -p hilt --bench suites`; prints figures only.
+//! Wall time of the default suites, on the host reference device and on the same device logic as
+//! firmware under QEMU, next to the time the device itself imposes: its boots (launch to
+//! readiness), its declared waits (lockout windows), and the time it takes to answer (from a
+//! command sent to its first answer byte: flash erases and writes at NOR-flash speed, image checks).
+//! The difference is what hilt itself costs. Also launch-to-ready: from starting the device to its
+//! first answer on the console. `cargo bench -p hilt --bench suites`; prints figures only. The QEMU
+//! half needs `ci/firmware.sh` to have run (it says so and skips otherwise).
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
 
 use hilt::device::operation::WAITED;
+use hilt::device::Dut;
+
+const TARGETS: [(&str, &str); 2] = [
+    ("host reference device", "targets/refdev.yaml"),
+    ("reference firmware under QEMU (mps2-an385)", "targets/qemu-mps2-an385.yaml"),
+];
+/// Launches per target for the launch-to-ready figures.
+const LAUNCHES: usize = 5;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    // Target files name the firmware relative to the repository root, as for a user there.
+    std::env::set_current_dir(&root).expect("cd to the repository root");
+    for (label, target) in TARGETS {
+        if target.contains("qemu") && !qemu_ready(&root) {
+            println!("{label}: skipped (needs qemu-system-arm and the firmware: run ci/firmware.sh)");
+            continue;
+        }
+        println!("{label} ({target})");
+        launch_to_ready(target);
+        suites(target);
+        println!();
+    }
+}
+
+fn qemu_ready(root: &Path) -> bool {
+    let firmware = std::env::var("HILT_QEMU_FIRMWARE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root.join("target/firmware/thumbv7m-none-eabi/release/refdev-fw"));
+    firmware.exists()
+        && Command::new("qemu-system-arm").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// Starts the device LAUNCHES times: time to its process's readiness line, and to the first answer
+/// to a command on its console (the firmware booted and serving).
+fn launch_to_ready(target_file: &str) {
+    let target = Arc::new(hilt::config::load_target(Path::new(target_file)).expect("target file loads"));
+    let dir = std::env::temp_dir().join(format!("hilt-bench-launch-{}", std::process::id()));
+    let (mut ready, mut answered) = (Vec::new(), Vec::new());
+    for i in 0..LAUNCHES {
+        let mut dut = Dut::new(target.clone(), "bench", &dir.join(i.to_string())).expect("device session");
+        dut.set_hilt_exe(env!("CARGO_BIN_EXE_hilt"));
+        let start = Instant::now();
+        dut.ensure_running().expect("device launches");
+        ready.push(start.elapsed().as_secs_f64());
+        dut.reported_state().expect("device answers");
+        answered.push(start.elapsed().as_secs_f64());
+        dut.release();
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    println!("  launch to readiness line          {:>8.3} s   (median of {LAUNCHES})", median(&mut ready));
+    println!(
+        "  launch to first answer            {:>8.3} s   (median of {LAUNCHES}; first boot of a blank flash)",
+        median(&mut answered)
+    );
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The default suites against `target`: wall time and what the device imposed.
+fn suites(target: &str) {
     let out = std::env::temp_dir().join(format!("hilt-bench-suites-{}", std::process::id()));
     let start = Instant::now();
     let status = Command::new(env!("CARGO_BIN_EXE_hilt"))
-        .current_dir(&root)
-        .args(["run", "--out", &out.display().to_string()])
+        .args(["run", "--target", target, "--out", &out.display().to_string()])
         .env_remove("REFDEV_FLAWS")
         .env_remove("REFDEV_FAULTS")
         .output()
@@ -59,7 +122,7 @@ fn main() {
         }
     }
     let imposed = boot_s + wait_s + answer_s;
-    println!("default suites (identity, software-update, access-lockout, factory-reset) on the host reference device");
+    println!("  default suites (identity, software-update, access-lockout, factory-reset)");
     println!("  wall time                         {wall:>8.2} s");
     println!("  device boots       {boots:>4}           {boot_s:>8.2} s");
     println!("  declared waits     {waits:>4}           {wait_s:>8.2} s   (lockout windows)");

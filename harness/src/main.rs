@@ -21,7 +21,8 @@ Examples:
   hilt run --target targets/refdev.yaml ID-03        run one check
   REFDEV_FLAWS=id-shared hilt run                    see ID-02 fail on a flawed reference device
   hilt check targets/my-board.yaml           validate a target file without touching a device
-  hilt list                                  show every check and the requirements it covers";
+  hilt list                                  show every check and the requirements it covers
+  hilt probes                                list probes and serial ports for a target file";
 
 /// Hardware-in-the-loop conformance harness for IoT device security.
 ///
@@ -72,6 +73,19 @@ enum Command {
         #[arg(value_name = "DIR", default_value = "results")]
         dir: PathBuf,
     },
+    /// List the debug probes and serial ports attached to this machine, as target-file lines.
+    ///
+    /// Debug probes: those probe-rs drives (CMSIS-DAP, ST-Link, J-Link, FTDI, ESP USB-JTAG), each as
+    /// VID:PID:SERIAL with the line that selects it; copy it under `debug:` in the target file and
+    /// put in the chip name probe-rs knows, e.g.
+    /// `probe: { selector: "1366:1015:000683000000", chip: nRF52840_xxAA }`.
+    ///
+    /// Serial ports: those the OS enumerates (USB adapters, on-board UARTs; never pseudo-terminals),
+    /// each with its line for `channels:`. A USB adapter is matched by VID, PID and serial number,
+    /// which keeps working when it comes back as another /dev/ttyACM*.
+    ///
+    /// Exit code 0 when listing worked, even if nothing is attached; 2 if enumeration failed.
+    Probes,
     /// Make, sign, inspect and mutate MCUboot update images (for test devices only).
     #[command(subcommand, after_help = hilt::image::cli::IMAGE_HELP)]
     Image(hilt::image::cli::ImageCommand),
@@ -125,6 +139,7 @@ fn main() -> ExitCode {
         Some(Command::List { suites }) => list(&suites),
         Some(Command::Check { files }) => check(&files),
         Some(Command::Verify { dir }) => verify(&dir),
+        Some(Command::Probes) => hilt::transport::inventory::run(),
         Some(Command::Image(cmd)) => hilt::image::cli::run(cmd),
         Some(Command::ReferenceDevice { args }) => refdev_host::run(args),
     };

@@ -3,11 +3,11 @@
 //! The target declares the identifier's format and the operations that read it, one per channel
 //! that exposes it; every operation captures `device_id`.
 
-use super::{CheckDef, Conclusion, Context, ParamDef};
+use super::{engineering_unit, CheckDef, Conclusion, Context, ParamDef};
 use crate::config::IdentityCap;
 use crate::device::{DeviceError, Dut, State};
 
-pub static CHECKS: [CheckDef; 4] = [
+pub static CHECKS: [CheckDef; 5] = [
     CheckDef {
         id: "ID-01",
         title: "one identifier on every channel, in the declared format",
@@ -39,6 +39,14 @@ pub static CHECKS: [CheckDef; 4] = [
         state: State::Initialized,
         params: &[],
         run: kept_across_factory_reset,
+    },
+    CheckDef {
+        id: "ID-12",
+        title: "the physical identifier read through the debug port is the one the device reports",
+        needs: &["device-identity", "debug-port"],
+        state: State::Any,
+        params: &[],
+        run: physical_matches_logical,
     },
 ];
 
@@ -191,5 +199,36 @@ fn kept_across_factory_reset(ctx: &mut Context) -> Result<Conclusion, DeviceErro
     Ok(Conclusion::pass(format!(
         "identifier {before} kept across factory reset; device uninitialized; seeded user data gone (read outcome {:?})",
         left.outcome
+    )))
+}
+
+/// DI.2: the identifier stored where an authorized entity with a probe can read it (the target's
+/// `debug.identifier` region) is the one the device reports on its interfaces.
+fn physical_matches_logical(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
+    let debug = match engineering_unit(ctx.dut)? {
+        Ok(d) => d,
+        Err(not_applicable) => return Ok(not_applicable),
+    };
+    let Some(region) = debug.identifier else {
+        return Ok(Conclusion::not_applicable(
+            "the target's debug section declares no `identifier` region (where the physical identifier is)",
+        ));
+    };
+    let logical = primary_id(ctx.dut)?;
+    let bytes = ctx.dut.with_debug(|port| port.read(region.address, region.size))?;
+    let physical = region.encoding.render(&bytes);
+    let at = format!("the {} bytes at {:#x}", region.size, region.address);
+    if bytes.iter().all(|&b| b == 0xFF) || bytes.iter().all(|&b| b == 0) {
+        return Ok(Conclusion::fail(format!(
+            "expected a physical identifier at {at}; the region is blank ({physical}), while the device reports {logical}"
+        )));
+    }
+    if !physical.eq_ignore_ascii_case(&logical) {
+        return Ok(Conclusion::fail(format!(
+            "expected the identifier the device reports ({logical}) to be its physical identifier; {at} read through the debug port hold {physical}"
+        )));
+    }
+    Ok(Conclusion::pass(format!(
+        "the device reports {logical}, the identifier stored in {at} (read through the debug port)"
     )))
 }

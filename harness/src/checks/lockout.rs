@@ -1,5 +1,6 @@
-//! Access lockout and password change (NIST IR 8259A LA.3; ETSI EN 303 645 5.1-4, 5.1-5;
-//! TS 103 701 5.1-5-1, 5.1-5-2a/b, 5.1-4-2; OWASP ISVS 2.1.6, 2.1.12).
+//! Logical access to interfaces: lockout and password change (NIST IR 8259A LA.3; ETSI EN 303 645
+//! 5.1-4, 5.1-5; TS 103 701 5.1-5-1, 5.1-5-2a/b, 5.1-4-2; OWASP ISVS 2.1.6, 2.1.12), and a
+//! production unit's locked debug port (8259A LA.1; EN 303 645 5.6-4; ISVS 5.1.1).
 //!
 //! Judged against the target's declaration (threshold, duration), as TS 103 701's functional tests
 //! are against the IXIT. Lockout windows are waited out with `wait_watching`: a deadline on the
@@ -9,9 +10,11 @@ use std::time::{Duration, Instant};
 
 use super::{CheckDef, Conclusion, Context, ParamDef};
 use crate::config::AccessLockoutCap;
+use crate::config::DebugUnit;
 use crate::device::{DeviceError, Dut, State};
+use crate::transport::debug::DebugError;
 
-pub static CHECKS: [CheckDef; 7] = [
+pub static CHECKS: [CheckDef; 8] = [
     CheckDef {
         id: "LA-02",
         title: "missing and wrong credentials refused on every interface",
@@ -71,6 +74,14 @@ pub static CHECKS: [CheckDef; 7] = [
         state: State::Initialized,
         params: &[],
         run: password_change,
+    },
+    CheckDef {
+        id: "LA-11",
+        title: "the debug port of a production unit is locked",
+        needs: &["debug-port"],
+        state: State::Any,
+        params: &[],
+        run: debug_port_locked,
     },
 ];
 
@@ -463,4 +474,56 @@ fn restore_password(
         }
     }
     Err(DeviceError::Lifecycle("cannot restore the declared password after the check".into()))
+}
+
+/// LA.1: a production unit's debug port refuses attach or memory reads, as found and after a
+/// power cycle (a lock that only holds until the next boot is no lock).
+fn debug_port_locked(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
+    let debug = ctx.dut.debug_config()?;
+    if debug.unit == DebugUnit::Engineering {
+        return Ok(Conclusion::not_applicable(
+            "the target declares an engineering unit, whose debug port is open by declaration; LA-11 judges production units",
+        ));
+    }
+    // Read where something is surely mapped: the identifier, else the first declared region.
+    let (address, size) = match (&debug.identifier, debug.flash.first(), debug.images.first()) {
+        (Some(id), _, _) => (id.address, id.size.min(4)),
+        (None, Some(r), _) | (None, None, Some(r)) => (r.address, r.size.min(4)),
+        (None, None, None) => (0, 4),
+    };
+    let mut refusals = Vec::new();
+    let phases: &[&str] =
+        if ctx.dut.has_power_control() { &["as found", "after a power cycle"] } else { &["as found"] };
+    for phase in phases {
+        if *phase == "after a power cycle" {
+            ctx.dut.power_cycle()?;
+        }
+        // The device answering first shows it is fully up, so a refusal is the lock, not a port
+        // that was not listening yet.
+        awake(ctx.dut)?;
+        match ctx.dut.with_debug(|port| port.read(address, size)) {
+            Ok(bytes) => {
+                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                return Ok(Conclusion::fail(format!(
+                    "expected the debug port of a production unit to be locked; {phase}, hilt attached and read {size} bytes at {address:#x}: {hex}"
+                )));
+            }
+            Err(DeviceError::Debug(DebugError::Refused(why))) => refusals.push(format!("{phase}: {why}")),
+            Err(e) => return Err(e),
+        }
+    }
+    let unrepeated = if ctx.dut.has_power_control() {
+        ""
+    } else {
+        "; not repeated after a power cycle: the target declares no power control"
+    };
+    Ok(Conclusion::pass(format!("debug access refused ({}){unrepeated}", refusals.join("; "))))
+}
+
+/// Asks the device its state (where the target says how) and waits for the answer.
+fn awake(dut: &mut Dut) -> Result<(), DeviceError> {
+    if dut.target().lifecycle.status.is_some() {
+        dut.reported_state()?;
+    }
+    Ok(())
 }

@@ -11,7 +11,7 @@ mod params;
 pub mod reset;
 pub mod update;
 
-use crate::config::Target;
+use crate::config::{Debug, DebugUnit, Target};
 use crate::device::{DeviceError, Dut, State};
 use crate::report::verdict::{Measurement, Verdict};
 
@@ -34,6 +34,24 @@ impl Conclusion {
     pub fn inconclusive(message: impl Into<String>) -> Self {
         Conclusion { verdict: Verdict::Inconclusive, message: message.into() }
     }
+    pub fn not_applicable(message: impl Into<String>) -> Self {
+        Conclusion { verdict: Verdict::NotApplicable, message: message.into() }
+    }
+}
+
+/// The debug section of a target whose unit is an engineering unit (debug left open, IXIT), for
+/// the checks that look inside through the port; for a production unit, the NOT_APPLICABLE
+/// conclusion that says so (its port must be locked: LA-11 checks that instead).
+pub fn engineering_unit(dut: &Dut) -> Result<Result<Debug, Conclusion>, DeviceError> {
+    let debug = dut.debug_config()?;
+    Ok(match debug.unit {
+        DebugUnit::Engineering => Ok(debug),
+        DebugUnit::Production => Err(Conclusion::not_applicable(
+            "the target declares a production unit, whose debug port must be locked; this check reads \
+             memory through the port, so it needs an engineering unit with debug left open (declare \
+             debug.unit: engineering for such a unit)",
+        )),
+    })
 }
 
 /// Everything a running check may use.
@@ -82,7 +100,8 @@ pub fn find(id: &str) -> Option<&'static CheckDef> {
 }
 
 /// The capability names suites and target files use.
-pub const CAPABILITIES: &[&str] = &["device-identity", "software-update", "factory-reset", "access-lockout"];
+pub const CAPABILITIES: &[&str] =
+    &["device-identity", "software-update", "factory-reset", "access-lockout", "debug-port"];
 
 /// Whether `capability` is a name hilt knows.
 pub fn declares_known(capability: &str) -> Option<()> {
@@ -97,6 +116,8 @@ pub fn declares(target: &Target, capability: &str) -> Option<bool> {
         "factory-reset" => Some(caps.factory_reset.is_some()),
         "access-lockout" => Some(caps.access_lockout.is_some()),
         "software-update" => Some(caps.software_update.is_some()),
+        // Declared by the target's `debug:` section (how to reach the port, what the unit is).
+        "debug-port" => Some(target.debug.is_some()),
         _ => None,
     }
 }

@@ -6,11 +6,11 @@ use std::time::Instant;
 
 use super::lockout::{try_dictionary, DICTIONARY};
 use super::update::{running_version, SplitMix, Updater};
-use super::{CheckDef, Conclusion, Context, ParamDef};
-use crate::config::{FactoryResetCap, UserDataOps};
+use super::{engineering_unit, CheckDef, Conclusion, Context, ParamDef};
+use crate::config::{FactoryResetCap, Region, UserDataOps};
 use crate::device::{CutRun, DeviceError, Dut, State};
 
-pub static CHECKS: [CheckDef; 5] = [
+pub static CHECKS: [CheckDef; 6] = [
     CheckDef {
         id: "FR-01",
         title: "every declared reset method completes and confirms",
@@ -61,6 +61,14 @@ pub static CHECKS: [CheckDef; 5] = [
         state: State::Initialized,
         params: &[],
         run: reset_needs_authentication,
+    },
+    CheckDef {
+        id: "FR-03",
+        title: "no seeded data or credential left in flash after a reset (dumped through the debug port)",
+        needs: &["factory-reset", "debug-port"],
+        state: State::Initialized,
+        params: &[],
+        run: nothing_left_in_flash,
     },
 ];
 
@@ -299,4 +307,188 @@ fn secure_after_reset(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
         "after {method}: still {after}{updated}, and none of {} common passwords logged in",
         words.len()
     )))
+}
+
+/// DP.2 / EN 303 645 5.11-1: after a reset, the data is gone from the storage itself, not only
+/// from the interfaces. Seeds canaries (and uses the credential), dumps the declared flash regions
+/// through the debug port before and after the reset, and searches the dumps for every form the
+/// values could be stored in.
+fn nothing_left_in_flash(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
+    let debug = match engineering_unit(ctx.dut)? {
+        Ok(d) => d,
+        Err(not_applicable) => return Ok(not_applicable),
+    };
+    if debug.flash.is_empty() {
+        return Ok(Conclusion::not_applicable(
+            "the target's debug section declares no `flash` regions to dump",
+        ));
+    }
+    let cap = declared(ctx.dut)?;
+    let ops = user_data(&cap)?;
+    let method = first_method(&cap)?;
+    let seeded = canaries();
+    seed(ctx.dut, &ops, &seeded)?;
+    let mut needles: Vec<(String, Vec<u8>)> =
+        seeded.iter().map(|(key, value)| (format!("canary {key}"), value.clone().into_bytes())).collect();
+    let credential = ctx.dut.target().capabilities.access_lockout.as_ref().map(|la| la.credential.clone());
+    if let Some(value) = credential.and_then(|c| ctx.dut.target().secrets.get(&c).cloned()) {
+        needles.push(("the login credential".into(), value.into_bytes()));
+    }
+    let before = search(&dump(ctx.dut, &debug.flash)?, &needles);
+    let visible: std::collections::BTreeSet<&str> = before.iter().map(|f| f.what.as_str()).collect();
+    if visible.is_empty() {
+        return Ok(Conclusion::inconclusive(format!(
+            "none of {} seeded values is visible in the declared regions even before the reset (stored elsewhere, or \
+             encrypted): a dump of {} cannot show whether a reset erases them",
+            needles.len(),
+            region_list(&debug.flash)
+        )));
+    }
+    ctx.dut.note(format!("before the reset the dump shows {}; factory reset with {method}", join(&visible)));
+    ctx.dut.op_ok(&method, &[])?;
+    let after = search(&dump(ctx.dut, &debug.flash)?, &needles);
+    ctx.measure("bytes_dumped", debug.flash.iter().map(|r| r.size).sum::<u64>(), "bytes");
+    if !after.is_empty() {
+        let listing: Vec<String> = after.iter().take(8).map(Found::describe).collect();
+        return Ok(Conclusion::fail(format!(
+            "expected no seeded data in flash after {method}; still there: {}{}",
+            listing.join("; "),
+            if after.len() > 8 { format!(" (and {} more)", after.len() - 8) } else { String::new() }
+        )));
+    }
+    Ok(Conclusion::pass(format!(
+        "after {method}, none of {} seeded values in {} (searched raw, UTF-16LE, hex and base64); before the reset \
+         the dump showed {}",
+        needles.len(),
+        region_list(&debug.flash),
+        join(&visible)
+    )))
+}
+
+fn join(names: &std::collections::BTreeSet<&str>) -> String {
+    names.iter().copied().collect::<Vec<_>>().join(", ")
+}
+
+fn region_list(regions: &[Region]) -> String {
+    regions.iter().map(Region::label).collect::<Vec<_>>().join(", ")
+}
+
+/// Every declared region's bytes, read through the debug port in one attach.
+fn dump(dut: &mut Dut, regions: &[Region]) -> Result<Vec<(Region, Vec<u8>)>, DeviceError> {
+    dut.with_debug(|port| regions.iter().map(|r| Ok((r.clone(), port.read(r.address, r.size)?))).collect())
+}
+
+/// One seeded value found in a dump.
+#[derive(Debug, PartialEq)]
+struct Found {
+    what: String,
+    form: &'static str,
+    region: String,
+    address: u64,
+}
+
+impl Found {
+    fn describe(&self) -> String {
+        format!("{} ({}) at {:#x} in {}", self.what, self.form, self.address, self.region)
+    }
+}
+
+fn search(dumps: &[(Region, Vec<u8>)], needles: &[(String, Vec<u8>)]) -> Vec<Found> {
+    let mut found = Vec::new();
+    for (what, value) in needles {
+        for (form, needle) in forms(value) {
+            for (region, bytes) in dumps {
+                if let Some(at) = bytes.windows(needle.len()).position(|w| w == needle.as_slice()) {
+                    found.push(Found {
+                        what: what.clone(),
+                        form,
+                        region: region.label(),
+                        address: region.address + at as u64,
+                    });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The forms a stored value may take: as written, UTF-16LE, hex either case, and base64 at each
+/// of the three alignments it can start at inside a longer encoded record (the characters that
+/// depend on neighbouring bytes are left out of the needle).
+fn forms(value: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
+    let mut out = vec![
+        ("raw", value.to_vec()),
+        ("UTF-16LE", value.iter().flat_map(|&b| [b, 0]).collect()),
+        ("hex", hex.clone().into_bytes()),
+        ("HEX", hex.to_uppercase().into_bytes()),
+    ];
+    for lead in 0..3 {
+        let mut bytes = vec![0u8; lead];
+        bytes.extend_from_slice(value);
+        let encoded = base64(&bytes);
+        let start = if lead == 0 { 0 } else { 4 };
+        let end = encoded.len().saturating_sub(4);
+        if end > start + 8 {
+            out.push(("base64", encoded.as_bytes()[start..end].to_vec()));
+        }
+    }
+    out
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+        out.extend(std::iter::repeat_n('=', 3 - chunk.len()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard_alphabet_and_padding() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
+    }
+
+    #[test]
+    fn a_value_is_found_in_every_form_at_any_alignment() {
+        let value = b"hilt-canary-wifi-4242";
+        let region = Region { name: Some("flash".into()), address: 0x1000, size: 0 };
+        let stored: Vec<(&str, Vec<u8>)> = vec![
+            ("raw", value.to_vec()),
+            ("UTF-16LE", value.iter().flat_map(|&b| [b, 0]).collect()),
+            ("hex", value.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes()),
+            ("HEX", value.iter().map(|b| format!("{b:02X}")).collect::<String>().into_bytes()),
+        ];
+        for (form, bytes) in stored {
+            let mut dump = vec![0xFF; 7];
+            dump.extend_from_slice(&bytes);
+            let hits = search(&[(region.clone(), dump)], &[("c".into(), value.to_vec())]);
+            assert!(hits.iter().any(|f| f.form == form && f.address == 0x1007), "{form}: {hits:?}");
+        }
+        for lead in 0..3 {
+            let mut record = b"token=".to_vec();
+            record.extend(std::iter::repeat_n(b'x', lead));
+            record.extend_from_slice(value);
+            record.extend_from_slice(b";end");
+            let hits =
+                search(&[(region.clone(), base64(&record).into_bytes())], &[("c".into(), value.to_vec())]);
+            assert!(hits.iter().any(|f| f.form == "base64"), "lead {lead}: {hits:?}");
+        }
+        let hits = search(&[(region, vec![0xFF; 256])], &[("c".into(), value.to_vec())]);
+        assert!(hits.is_empty(), "{hits:?}");
+    }
 }

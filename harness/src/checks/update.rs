@@ -6,14 +6,15 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use mcuboot_image::Version;
+use mcuboot_image::{Image, Version};
 
-use super::{CheckDef, Conclusion, Context, ParamDef};
+use super::{engineering_unit, CheckDef, Conclusion, Context, ParamDef};
 use crate::config::SoftwareUpdateCap;
 use crate::device::{CutRun, DeviceError, Dut, State};
 use crate::image::{self, MutationKind, SignOptions};
+use crate::transport::debug::DebugError;
 
-pub static CHECKS: [CheckDef; 8] = [
+pub static CHECKS: [CheckDef; 9] = [
     CheckDef {
         id: "SU-01",
         title: "a valid newer image installs and the new version runs",
@@ -84,6 +85,14 @@ pub static CHECKS: [CheckDef; 8] = [
         state: State::Initialized,
         params: &[],
         run: needs_authentication,
+    },
+    CheckDef {
+        id: "SU-12",
+        title: "an image changed in flash through the debug port does not run",
+        needs: &["software-update", "debug-port"],
+        state: State::Initialized,
+        params: &[],
+        run: tampered_resident_image_refused,
     },
 ];
 
@@ -638,4 +647,70 @@ fn timed_install(
     let start = Instant::now();
     up.confirm(dut)?;
     Ok(Ok(PhaseTimes { transfer, swap, confirm: start.elapsed() }))
+}
+
+/// EN 303 645 5.7-1 (secure boot), TS 103 701 5.7-1-2's "bit manipulation": one payload byte of
+/// every resident image is flipped through the debug port, then the device is reset. It must not
+/// run a changed image. The bytes are put back afterwards and the device must boot again.
+fn tampered_resident_image_refused(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
+    let debug = match engineering_unit(ctx.dut)? {
+        Ok(d) => d,
+        Err(not_applicable) => return Ok(not_applicable),
+    };
+    if debug.images.is_empty() {
+        return Ok(Conclusion::not_applicable("the target's debug section declares no `images` regions"));
+    }
+    let before = running_version(ctx.dut)?;
+    // (address, original byte) of each flip.
+    let flips: Vec<(u64, u8, String)> = ctx.dut.with_debug(|port| {
+        let mut flips = Vec::new();
+        for region in &debug.images {
+            let bytes = port.read(region.address, region.size)?;
+            let Ok(image) = Image::parse_prefix(&bytes) else { continue };
+            let header = image.header();
+            let offset = header.header_size as u64 + header.payload_size as u64 / 2;
+            let original = bytes[offset as usize];
+            port.write(region.address + offset, &[original ^ 0x01])?;
+            // A plain memory write may not reach flash (no flash algorithm): a flip that did not
+            // land would make a refusal look like a running tampered image, so read it back.
+            if port.read(region.address + offset, 1)?[0] == original {
+                return Err(DebugError::Unsupported(format!(
+                    "writing {:#x} through the debug port left flash unchanged: this port cannot write it",
+                    region.address + offset
+                )));
+            }
+            flips.push((region.address + offset, original, format!("{} {}", region.label(), header.version)));
+        }
+        Ok(flips)
+    })?;
+    if flips.is_empty() {
+        return Err(DeviceError::Config(format!(
+            "no MCUboot image found in the declared image regions ({}); check debug.images",
+            debug.images.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let changed = flips.iter().map(|(at, _, what)| format!("{what}: byte at {at:#x}")).collect::<Vec<_>>();
+    ctx.dut.note(format!("flipped one payload bit of {}; resetting", changed.join(", ")));
+    ctx.dut.reset()?;
+    let verdict = match running_version(ctx.dut) {
+        Ok(version) => Conclusion::fail(format!(
+            "expected the device to refuse an image changed in flash; after a bit flip in {} it booted and runs {version}",
+            changed.join(", ")
+        )),
+        Err(e) if e.is_device_crash() => Conclusion::pass(format!(
+            "after a bit flip in {}, the device refused to run it ({e}); restored, it runs {before} again",
+            changed.join(", ")
+        )),
+        Err(e) => return Err(e),
+    };
+    ctx.dut
+        .with_debug(|port| flips.iter().try_for_each(|(at, original, _)| port.write(*at, &[*original])))?;
+    ctx.dut.reset()?;
+    let restored = running_version(ctx.dut)?;
+    if restored != before {
+        return Err(DeviceError::Lifecycle(format!(
+            "after the original bytes were written back the device runs {restored}, not {before}"
+        )));
+    }
+    Ok(verdict)
 }

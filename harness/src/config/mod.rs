@@ -6,6 +6,7 @@
 //! afterwards and located with [`locate`].
 
 mod de;
+mod debug;
 mod diagnostics;
 mod locate;
 mod nesting;
@@ -16,6 +17,7 @@ mod values;
 
 use std::path::Path;
 
+pub use debug::{Debug, DebugAccess, DebugUnit, IdEncoding, IdentifierRegion, ProbeSpec, Region};
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use locate::locate;
 pub use suite::{ParamValue, Suite, SuiteCheck};
@@ -95,6 +97,18 @@ pub fn parse_target(source: &str, file: &Path) -> Result<Target, Diagnostics> {
             Err(m) => errors.push(locate(source, file, &["secrets", name], m)),
         }
     }
+    let debug = match raw.debug.map(debug::resolve) {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(problems)) => {
+            for (path, message) in problems {
+                let mut at = vec!["debug"];
+                at.extend(path.iter().map(String::as_str));
+                errors.push(locate(source, file, &at, message));
+            }
+            None
+        }
+    };
     let t = Target {
         name: raw.name,
         description: raw.description,
@@ -102,6 +116,7 @@ pub fn parse_target(source: &str, file: &Path) -> Result<Target, Diagnostics> {
         launch: raw.launch,
         channels: raw.channels,
         power: raw.power,
+        debug,
         crash_patterns: raw.crash_patterns,
         secrets,
         lifecycle: raw.lifecycle,

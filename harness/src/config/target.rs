@@ -20,6 +20,7 @@ pub struct Target {
     pub launch: Option<Launch>,
     pub channels: BTreeMap<String, Channel>,
     pub power: Option<Power>,
+    pub debug: Option<super::debug::Debug>,
     pub crash_patterns: Vec<Pattern>,
     /// Resolved secret values by name; masked wherever output is written.
     pub secrets: BTreeMap<String, String>,
@@ -51,6 +52,8 @@ pub(super) struct TargetFile {
     pub channels: BTreeMap<String, Channel>,
     #[serde(default)]
     pub power: Option<Power>,
+    #[serde(default)]
+    pub debug: Option<super::debug::DebugFile>,
     #[serde(default)]
     pub crash_patterns: Vec<Pattern>,
     #[serde(default, deserialize_with = "unique_map")]

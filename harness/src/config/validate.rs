@@ -1,6 +1,7 @@
 //! Checks across a target file that serde cannot make: references between sections, and that the
 //! operations the harness reads values from can produce them.
 
+use super::debug::DebugAccess;
 use super::diagnostics::Diagnostic;
 use super::locate::locate;
 use super::target::{Channel, OpBody, Power, Target};
@@ -100,6 +101,10 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
             check_template(&["power", "qmp", "port"], &q.port, &mut err);
         }
         _ => {}
+    }
+    if let Some(DebugAccess::GdbRemote(g)) = t.debug.as_ref().map(|d| &d.access) {
+        check_template(&["debug", "gdb-remote", "host"], &g.host, &mut err);
+        check_template(&["debug", "gdb-remote", "port"], &g.port, &mut err);
     }
 
     let channels: Vec<&str> = t.channels.keys().map(String::as_str).collect();

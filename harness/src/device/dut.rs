@@ -400,6 +400,13 @@ impl Dut {
         }
     }
 
+    /// How the launched device's process ended, if it has (its output is drained into the
+    /// transcript first, so the reason is there).
+    pub(super) fn launched_exit(&mut self) -> Option<String> {
+        self.drain_launch_output();
+        self.launched.as_mut()?.exit_status()
+    }
+
     pub(super) fn drain_launch_output(&mut self) {
         if let Some(l) = &self.launched {
             l.drain_output(&mut self.transcript);
@@ -424,6 +431,9 @@ fn allocate_ports(target: &Target) -> Result<BTreeMap<String, u16>, DeviceError>
     if let Some(config::Power::Qmp(q)) = &target.power {
         templates.extend([&q.host, &q.port]);
     }
+    if let Some(config::DebugAccess::GdbRemote(g)) = target.debug.as_ref().map(|d| &d.access) {
+        templates.extend([&g.host, &g.port]);
+    }
     for ch in target.channels.values() {
         match ch {
             config::Channel::Serial(s) => templates.extend(&s.path),
@@ -431,14 +441,21 @@ fn allocate_ports(target: &Target) -> Result<BTreeMap<String, u16>, DeviceError>
         }
     }
     let mut ports = BTreeMap::new();
+    // Every listener stays bound until all are chosen: released one by one, the kernel may hand
+    // the same port out twice (seen: QEMU's management console and QMP on one port).
+    let mut held = Vec::new();
     for name in templates.iter().flat_map(|t| t.placeholders()).filter_map(|p| p.strip_prefix("port.")) {
         if !ports.contains_key(name) {
-            let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-                .and_then(|l| l.local_addr())
+            let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| {
+                DeviceError::Config(format!("cannot allocate a loopback port for {{port.{name}}}: {e}"))
+            })?;
+            let port = listener
+                .local_addr()
                 .map_err(|e| {
-                    DeviceError::Config(format!("cannot allocate a loopback port for {{port.{name}}}: {e}"))
+                    DeviceError::Config(format!("cannot read the port chosen for {{port.{name}}}: {e}"))
                 })?
                 .port();
+            held.push(listener);
             ports.insert(name.to_string(), port);
         }
     }

@@ -2,6 +2,7 @@
 
 use super::expect::ExpectError;
 use super::launch::LaunchError;
+use crate::transport::debug::DebugError;
 
 #[derive(Debug)]
 pub enum DeviceError {
@@ -17,6 +18,8 @@ pub enum DeviceError {
     Power(String),
     /// Another run holds the device.
     Busy(String),
+    /// The debug port refused access or could not be reached (the [`DebugError`] says which).
+    Debug(DebugError),
     /// A lifecycle operation ended with an outcome that prevents reaching the state a check needs.
     Lifecycle(String),
 }
@@ -40,6 +43,7 @@ impl std::fmt::Display for DeviceError {
             DeviceError::Power(m) => write!(f, "power control: {m}"),
             DeviceError::Busy(m) => write!(f, "{m}"),
             DeviceError::Lifecycle(m) => write!(f, "device state: {m}"),
+            DeviceError::Debug(e) => write!(f, "debug port: {e}"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A device under test: its channels, its launched process (if any), its power, and the operations
 //! its target file declares. Checks talk to the device only through [`dut::Dut`].
 
+pub mod debug;
 pub mod dut;
 pub mod error;
 pub mod expect;

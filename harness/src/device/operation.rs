@@ -150,7 +150,9 @@ impl Dut {
         }
         if !bytes.is_empty() {
             let (ch, transcript) = self.split_for_expect(step.channel).expect("opened by the caller");
-            ch.send(bytes, transcript).map_err(step_err)?;
+            if let Err(error) = ch.send(bytes, transcript) {
+                return Err(step_err(self.explain_closed(error)));
+            }
         }
         let Some(expect) = expect else { return Ok(Some(None)) };
         let alternatives = expect
@@ -166,7 +168,21 @@ impl Dut {
         match ch.expect(&refs, &crash, until, transcript) {
             Ok(matched) => Ok(Some(Some(matched))),
             Err(ExpectError::Timeout { .. }) if step.cut.is_some_and(|cut| Instant::now() >= cut) => Ok(None),
-            Err(error) => Err(step_err(error)),
+            Err(error) => Err(step_err(self.explain_closed(error))),
+        }
+    }
+
+    /// A channel that closed because the launched device's process exited says so: the process's
+    /// own output (QEMU's complaint, a panic) is what explains it.
+    fn explain_closed(&mut self, error: ExpectError) -> ExpectError {
+        match (error, self.launched_exit()) {
+            (ExpectError::Closed { reason, tail }, Some(status)) => ExpectError::Closed {
+                reason: format!(
+                    "{reason}; the device process had exited ({status}): its output is in the transcript"
+                ),
+                tail,
+            },
+            (error, _) => error,
         }
     }
 

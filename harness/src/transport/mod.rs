@@ -5,6 +5,9 @@
 //! data, a hang-up or the deadline arrives.
 
 pub mod debug;
+pub mod gdb_remote;
+pub mod inventory;
+pub mod probe;
 pub mod qmp;
 pub mod serial;
 pub mod tcp;

@@ -105,6 +105,37 @@ pub fn run_with(name: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
     }
 }
 
+/// Checks the target under test cannot run: the host reference device has no debug port; a QEMU
+/// production unit's port is locked, so the checks that look inside through it do not apply (LA-11
+/// judges the lock instead); an engineering unit's port is open by declaration, so LA-11 does not.
+pub fn not_applicable_here() -> &'static [&'static str] {
+    match test_target() {
+        None => &["ID-12", "FR-03", "SU-12", "LA-11"],
+        Some(_) if std::env::var("HILT_QEMU_UNIT").as_deref() == Ok("engineering") => &["LA-11"],
+        Some(_) => &["ID-12", "FR-03", "SU-12"],
+    }
+}
+
+/// The verdict `id` gets from a conformant device of the target under test.
+pub fn conformant_verdict(id: &str) -> &'static str {
+    if not_applicable_here().contains(&id) {
+        "NOT_APPLICABLE"
+    } else {
+        "PASS"
+    }
+}
+
+/// A conformant device's run of a suite of `checks` checks: exit 0, each check PASS (or
+/// NOT_APPLICABLE where the target cannot run it), valid JUnit.
+pub fn assert_conformant(r: &Run, checks: usize) {
+    assert_eq!(r.code, 0, "{}", r.explain());
+    assert_eq!(r.verdicts().len(), checks, "{}", r.explain());
+    for (id, verdict) in r.verdicts() {
+        assert_eq!(verdict, conformant_verdict(&id), "{id}: {}\n{}", r.message(&id), r.explain());
+    }
+    assert_junit_valid(&r.out.join("junit.xml"));
+}
+
 fn target_stem(path: &str) -> String {
     Path::new(path).file_stem().map_or_else(|| "target".into(), |s| s.to_string_lossy().into_owned())
 }
@@ -131,17 +162,37 @@ pub fn assert_junit_valid(path: &Path) {
 }
 
 /// Runs `suite` with `flaw` switched on and asserts every verdict: the checks named in `expected`
-/// get the verdict given there, every other check PASSes; the first named check's message contains
+/// get the verdict given there, every other check its [`conformant_verdict`]; the first named check's message contains
 /// `words` (what differed). Exit code 1, and a JUnit file that validates.
 pub fn assert_flaw_verdicts(suite: &str, flaw: &str, expected: &[(&str, &str)], words: &str) {
     let r = run(&format!("{suite}-{flaw}"), flaw, &["--suite", suite]);
     assert_eq!(r.code, 1, "{flaw}: {}", r.explain());
     for (id, verdict) in r.verdicts() {
-        let want = expected.iter().find(|(e, _)| *e == id).map_or("PASS", |(_, v)| *v);
+        let want = expected.iter().find(|(e, _)| *e == id).map_or(conformant_verdict(&id), |(_, v)| *v);
         assert_eq!(verdict, want, "{flaw}: {id} ({})\n{}", r.message(&id), r.explain());
     }
     let first = expected[0].0;
     let message = r.message(first);
     assert!(message.contains(words), "{flaw}: {first} should say what differed: {message}");
     assert_junit_valid(&r.out.join("junit.xml"));
+}
+
+/// The QEMU target's file, relative to the repository root.
+pub const QEMU_TARGET: &str = "targets/qemu-mps2-an385.yaml";
+
+/// Whether QEMU and the reference firmware are here to run the QEMU target. Without them a test
+/// says why and is skipped — unless `HILT_REQUIRE_QEMU=1` (CI), where that is a failure.
+pub fn qemu_ready() -> bool {
+    let firmware = std::env::var("HILT_QEMU_FIRMWARE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target/firmware/thumbv7m-none-eabi/release/refdev-fw"));
+    let qemu = Command::new("qemu-system-arm").arg("--version").output().is_ok_and(|o| o.status.success());
+    let missing = match (qemu, firmware.exists()) {
+        (true, true) => return true,
+        (false, _) => "qemu-system-arm is not installed (ci/firmware.sh installs it)".to_string(),
+        (true, false) => format!("no firmware at {} (build it with ci/firmware.sh)", firmware.display()),
+    };
+    assert!(std::env::var("HILT_REQUIRE_QEMU").as_deref() != Ok("1"), "HILT_REQUIRE_QEMU=1 but {missing}");
+    eprintln!("skipped: {missing}");
+    false
 }

@@ -45,8 +45,8 @@ fn qemu_ready(root: &Path) -> bool {
         && Command::new("qemu-system-arm").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
-/// Starts the device LAUNCHES times: time to its process's readiness line, and to the first answer
-/// to a command on its console (the firmware booted and serving).
+/// Starts the device LAUNCHES times: time until hilt counts it started (its process's readiness
+/// line, and its boot banner where the target names one), and until it answers a first command.
 fn launch_to_ready(target_file: &str) {
     let target = Arc::new(hilt::config::load_target(Path::new(target_file)).expect("target file loads"));
     let dir = std::env::temp_dir().join(format!("hilt-bench-launch-{}", std::process::id()));
@@ -62,7 +62,10 @@ fn launch_to_ready(target_file: &str) {
         dut.release();
     }
     let _ = std::fs::remove_dir_all(dir);
-    println!("  launch to readiness line          {:>8.3} s   (median of {LAUNCHES})", median(&mut ready));
+    println!(
+        "  launch to ready                   {:>8.3} s   (median of {LAUNCHES}; process up, firmware booted)",
+        median(&mut ready)
+    );
     println!(
         "  launch to first answer            {:>8.3} s   (median of {LAUNCHES}; first boot of a blank flash)",
         median(&mut answered)

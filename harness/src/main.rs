@@ -20,6 +20,9 @@ Examples:
   hilt                                       run the default suites on the built-in reference device
   hilt run --target targets/refdev.yaml ID-03        run one check
   REFDEV_FLAWS=id-shared hilt run                    see ID-02 fail on a flawed reference device
+  hilt run --target targets/qemu-mps2-an385.yaml     the same device as firmware under QEMU (ci/firmware.sh builds it)
+  HILT_QEMU_UNIT=engineering hilt run --target targets/qemu-mps2-an385.yaml ID-12 FR-03 SU-12
+                                             the checks that look inside through the debug port
   hilt check targets/my-board.yaml           validate a target file without touching a device
   hilt list                                  show every check and the requirements it covers
   hilt probes                                list probes and serial ports for a target file";

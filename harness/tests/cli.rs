@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_junit_valid, hilt, out_dir, run, run_with};
+use common::{assert_junit_valid, hilt, out_dir, repo_root, run, run_with};
 
 #[test]
 fn misspelled_key_in_a_target_file_is_a_located_configuration_error() {
@@ -39,7 +39,18 @@ fn unknown_check_id_in_a_suite_is_located() {
 
 #[test]
 fn shipped_target_and_suite_files_are_valid() {
-    let (code, out) = hilt(&["check", "targets/refdev.yaml", "testsuites/identity.yaml"], &[]);
+    // Every file shipped, bench boards included: `hilt check` is all a user without the board can run.
+    let mut files: Vec<String> = ["targets", "testsuites"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(repo_root().join(dir)).expect("shipped folder").flatten())
+        .map(|e| e.path().display().to_string())
+        .filter(|p| p.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    assert!(files.iter().any(|f| f.ends_with("nrf52840-dk.yaml")), "{files:?}");
+    let mut args = vec!["check"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, out) = hilt(&args, &[]);
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -64,8 +75,10 @@ fn a_device_that_stops_answering_gives_error_not_fail_and_the_run_finishes() {
     let r = run_with("muted", &[("REFDEV_FAULTS", "mute-after=4")], &["--suite", "identity"]);
     assert_eq!(r.code, 3, "{}", r.explain());
     let verdicts = r.verdicts();
-    assert_eq!(verdicts.len(), 4, "every check gets a verdict: {verdicts:?}");
+    assert_eq!(verdicts.len(), 5, "every check gets a verdict: {verdicts:?}");
     assert_eq!(verdicts["ID-01"], "PASS");
+    // Decided from the target file alone (no debug port), so the silence does not reach it.
+    assert_eq!(verdicts["ID-12"], "NOT_APPLICABLE");
     for id in ["ID-02", "ID-03", "ID-05"] {
         assert_eq!(verdicts[id], "ERROR", "{id}: {}", r.message(id));
         assert!(r.message(id).contains("no answer"), "{id}: {}", r.message(id));

@@ -169,7 +169,10 @@ fn qemu_installed() -> bool {
     if std::env::var("HILT_REQUIRE_QEMU").as_deref() == Ok("1") {
         panic!("qemu-system-arm is not on PATH, and HILT_REQUIRE_QEMU=1 requires these tests to run");
     }
-    eprintln!("skipped: qemu-system-arm is not on PATH (install Debian's qemu-system-arm; HILT_REQUIRE_QEMU=1 makes this a failure)");
+    eprintln!(
+        "skipped: qemu-system-arm is not on PATH (install Debian's qemu-system-arm; \
+         HILT_REQUIRE_QEMU=1 makes this a failure)"
+    );
     false
 }
 

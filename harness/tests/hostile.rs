@@ -55,7 +55,8 @@ fn run_hostile(fault: &str) -> Outcome {
     let o = Outcome { code: libc::WEXITSTATUS(status), verdicts, peak_kb: usage.ru_maxrss, out };
     eprintln!("{fault}: exit {}, peak {} KiB, verdicts {:?}", o.code, o.peak_kb, o.verdicts);
     assert!(o.peak_kb < MEMORY_BOUND_KB, "{fault}: peak memory {} KiB", o.peak_kb);
-    assert_eq!(o.verdicts.len(), 4, "{fault}: every check gets a verdict");
+    // ID-01..ID-05, and ID-12: NOT_APPLICABLE from the target file (the host build has no debug port).
+    assert_eq!(o.verdicts.len(), 5, "{fault}: every check gets a verdict");
     o
 }
 

@@ -30,6 +30,7 @@ fn a_run_leaves_a_manifest_that_verifies_and_lists_its_inputs() {
         "transcripts/ID-02.log",
         "transcripts/ID-03.log",
         "transcripts/ID-05.log",
+        "transcripts/ID-12.log",
     ];
     assert_eq!(files, want, "exactly the reports and transcripts, no device state, not itself");
     // Every digest and size matches the bytes on disk, computed here independently of hilt.

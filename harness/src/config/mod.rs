@@ -22,9 +22,9 @@ pub use diagnostics::{Diagnostic, Diagnostics};
 pub use locate::locate;
 pub use suite::{ParamValue, Suite, SuiteCheck};
 pub use target::{
-    AccessLockoutCap, Capabilities, Channel, ExecOp, Expect, FactoryResetCap, IdentityCap, Launch, Lifecycle,
-    OpBody, Operation, Power, PowerExec, SendFile, SerialChannel, SoftwareUpdateCap, Step, Target,
-    TcpChannel, Timeouts, UpdateImages, UsbMatch, UserDataOps,
+    AccessLockoutCap, Capabilities, Channel, ConsoleReady, ExecOp, Expect, FactoryResetCap, IdentityCap,
+    Launch, Lifecycle, OpBody, Operation, Power, PowerExec, SendFile, SerialChannel, SoftwareUpdateCap, Step,
+    Target, TcpChannel, Timeouts, UpdateImages, UsbMatch, UserDataOps,
 };
 pub use values::{Pattern, Template};
 

@@ -90,6 +90,19 @@ pub struct Launch {
     pub ready: Pattern,
     #[serde(default = "default_ready_timeout", deserialize_with = "span")]
     pub ready_timeout: Duration,
+    /// When the process's readiness line comes before the device has booted (an emulator is up
+    /// before its firmware is), the banner to wait for on a channel before anything is sent.
+    #[serde(default)]
+    pub console_ready: Option<ConsoleReady>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConsoleReady {
+    pub channel: String,
+    pub pattern: Pattern,
+    #[serde(default = "default_ready_timeout", deserialize_with = "span")]
+    pub timeout: Duration,
 }
 
 fn default_ready_timeout() -> Duration {

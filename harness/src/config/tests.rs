@@ -148,7 +148,37 @@ fn shapes_that_serde_cannot_express_are_located_at_their_map() {
     let d = error(&format!("{MINIMAL}operations:\n  op:\n    channel: console\n    steps: []\n"));
     assert!(d.starts_with("t.yaml:7:5:") && d.contains("at least one step"), "{d}");
     let d = error(&format!("{MINIMAL}power:\n  launch: {{}}\n  exec: {{ on: [a], off: [b] }}\n"));
-    assert!(d.starts_with("t.yaml:6:3:") && d.contains("exactly one of `launch` or `exec`"), "{d}");
+    assert!(d.starts_with("t.yaml:6:3:") && d.contains("exactly one of `launch`, `exec` or `qmp`"), "{d}");
+}
+
+#[test]
+fn the_debug_section_is_checked_and_located() {
+    let ok = format!(
+        "{MINIMAL}debug:\n  unit: engineering\n  probe: {{ selector: \"1366:1015:000683\", chip: nRF52840_xxAA }}\n  \
+         identifier: {{ address: 0x10000060, size: 8, encoding: hex-reversed }}\n  flash: [{{ address: 0x0, size: 0x100000 }}]\n"
+    );
+    let t = target(&ok).unwrap_or_else(|d| panic!("{d}"));
+    let debug = t.debug.unwrap();
+    assert_eq!(debug.unit, DebugUnit::Engineering);
+    assert_eq!(debug.identifier.as_ref().unwrap().address, 0x1000_0060);
+    assert_eq!(debug.identifier.unwrap().encoding.render(&[1, 2, 0xab]), "ab0201");
+    let d = error(&format!("{MINIMAL}debug:\n  unit: prototype\n  gdb-remote: {{ host: h, port: 1 }}\n"));
+    assert!(d.starts_with("t.yaml:6:3:") && d.contains("`production` or `engineering`"), "{d}");
+    let d = error(&format!(
+        "{MINIMAL}debug:\n  unit: production\n  gdb-remote: {{ host: h, port: 1 }}\n  probe: {{ selector: \"1:2\", chip: c }}\n"
+    ));
+    assert!(d.starts_with("t.yaml:5:1:") && d.contains("exactly one of `gdb-remote:"), "{d}");
+    let d =
+        error(&format!("{MINIMAL}debug:\n  unit: production\n  probe: {{ selector: \"jlink\", chip: c }}\n"));
+    assert!(d.starts_with("t.yaml:7:") && d.contains("VID:PID[:SERIAL]"), "{d}");
+    let d = error(&format!(
+        "{MINIMAL}debug:\n  unit: production\n  gdb-remote: {{ host: h, port: 1 }}\n  flash: [{{ address: 0x0, size: 0 }}]\n"
+    ));
+    assert!(d.starts_with("t.yaml:8:") && d.contains("a size from 1"), "{d}");
+    let d = error(&format!("{MINIMAL}debug:\n  unit: \"${{HILT_CONFIG_TEST_UNSET_VAR}}\"\n  gdb-remote: {{ host: h, port: 1 }}\n"));
+    assert!(d.contains("HILT_CONFIG_TEST_UNSET_VAR is not set"), "{d}");
+    let t = target(&format!("{MINIMAL}debug:\n  unit: \"${{HILT_CONFIG_TEST_UNSET_VAR:-production}}\"\n  gdb-remote: {{ host: h, port: 1 }}\n"));
+    assert_eq!(t.unwrap_or_else(|d| panic!("{d}")).debug.unwrap().unit, DebugUnit::Production);
 }
 
 #[test]

@@ -108,6 +108,14 @@ pub(super) fn target(t: &Target) -> Vec<Diagnostic> {
     }
 
     let channels: Vec<&str> = t.channels.keys().map(String::as_str).collect();
+    if let Some(ready) = t.launch.as_ref().and_then(|l| l.console_ready.as_ref()) {
+        if !channels.contains(&ready.channel.as_str()) {
+            err(
+                &["launch", "console-ready", "channel"],
+                format!("no channel named {:?}; declared: {}", ready.channel, channels.join(", ")),
+            );
+        }
+    }
     for (name, op) in &t.operations {
         let known = |c: &str| channels.contains(&c);
         if let Some(c) = &op.channel {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use regex::bytes::Regex;
 
 use super::error::DeviceError;
-use super::expect::Channel;
+use super::expect::{Channel, ExpectError};
 use super::launch::{LaunchSpec, Launched};
 use super::lock::{self, DeviceLock};
 use super::transcript::Transcript;
@@ -192,7 +192,37 @@ impl Dut {
             crash: self.target.crash_patterns.iter().map(|p| p.regex().clone()).collect(),
         };
         self.launched = Some(Launched::start(&spec, &mut self.transcript)?);
-        Ok(())
+        self.wait_for_boot()
+    }
+
+    /// Waits for the boot banner the launch section names, if any: an emulator is ready before its
+    /// firmware has booted, and a command sent meanwhile would spend its timeout on the boot. A
+    /// crash banner ends the wait without an error: the next operation meets the device as it is
+    /// and reports it (a bricked device is the check's finding, not a failed launch).
+    fn wait_for_boot(&mut self) -> Result<(), DeviceError> {
+        let target = self.target.clone();
+        let Some(ready) = target.launch.as_ref().and_then(|l| l.console_ready.as_ref()) else {
+            return Ok(());
+        };
+        let start = Instant::now();
+        let deadline = start + self.scaled(ready.timeout);
+        self.channel(&ready.channel)?;
+        let banner = self.pattern(ready.pattern.as_str())?;
+        let crash = self.crash_patterns();
+        let (ch, transcript) = self.split_for_expect(&ready.channel).expect("opened above");
+        match ch.expect(&[("ready", &banner)], &crash, deadline, transcript) {
+            Ok(_) => {
+                self.note(format!("booted after {:.3}s", start.elapsed().as_secs_f64()));
+                Ok(())
+            }
+            Err(error @ ExpectError::Crash { .. }) => {
+                self.note(format!("while booting: {error}"));
+                Ok(())
+            }
+            Err(error) => {
+                Err(DeviceError::Expect { operation: "waiting for the boot banner".into(), step: 0, error })
+            }
+        }
     }
 
     /// Power off and on again. For launched devices a power-off is SIGKILL (a pulled plug), or
@@ -245,7 +275,7 @@ impl Dut {
         match self.target.power.clone() {
             Some(config::Power::Qmp(qmp)) if self.launched.is_some() => {
                 self.qmp_command(&qmp, "system_reset")?;
-                Ok(())
+                self.wait_for_boot()
             }
             _ => self.power_cycle(),
         }

@@ -60,6 +60,8 @@ pub struct GdbRemote {
     /// Whether the server takes binary `X` writes; unknown until the first write.
     binary_writes: Option<bool>,
     detached: bool,
+    /// When the answer to what was last sent is overdue.
+    deadline: Instant,
 }
 
 impl GdbRemote {
@@ -78,6 +80,7 @@ impl GdbRemote {
             running: false,
             binary_writes: None,
             detached: false,
+            deadline: Instant::now() + PACKET_TIMEOUT,
         };
         gdb.negotiate()?;
         gdb.confirm_halted()?;
@@ -89,10 +92,9 @@ impl GdbRemote {
         self.halt()?;
         // No reply to wait for: the server may hang up before it even acknowledges.
         self.send_raw(&frame(b"k"))?;
-        let deadline = Instant::now() + PACKET_TIMEOUT;
         let mut scratch = [0u8; 256];
         loop {
-            match self.stream.read_until(&mut scratch, deadline) {
+            match self.stream.read_until(&mut scratch, self.deadline) {
                 // A final `W`/`X` packet or an ack may precede the hang-up.
                 ReadOutcome::Data(_) => {}
                 ReadOutcome::Closed(_) => return Ok(()),
@@ -341,13 +343,13 @@ impl GdbRemote {
         }
     }
 
-    /// The next received byte, waiting up to [`PACKET_TIMEOUT`] for more to arrive.
+    /// The next received byte, waiting for more to arrive until [`PACKET_TIMEOUT`] after the
+    /// last send.
     fn next_byte(&mut self) -> Result<u8, DebugError> {
-        let deadline = Instant::now() + PACKET_TIMEOUT;
         while self.consumed == self.inbox.len() {
             self.inbox.resize(64 * 1024, 0);
             self.consumed = 0;
-            match self.stream.read_until(&mut self.inbox, deadline) {
+            match self.stream.read_until(&mut self.inbox, self.deadline) {
                 ReadOutcome::Data(n) => self.inbox.truncate(n),
                 ReadOutcome::TimedOut => {
                     self.inbox.clear();
@@ -371,7 +373,9 @@ impl GdbRemote {
         if self.detached {
             return Err(self.io("already detached".into()));
         }
-        self.stream.write_all(bytes).map_err(|e| self.io(format!("cannot send: {e}")))
+        self.stream.write_all(bytes).map_err(|e| self.io(format!("cannot send: {e}")))?;
+        self.deadline = Instant::now() + PACKET_TIMEOUT;
+        Ok(())
     }
 
     /// Waits for the stop reply that follows an interrupt, passing over console output.
@@ -618,6 +622,7 @@ fn shown(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::collection::vec;
     use proptest::prelude::*;
 
     /// The inverse of `escape_binary`, as a server applies it.
@@ -744,20 +749,22 @@ mod tests {
 
     proptest! {
         #[test]
-        fn escaping_round_trips_and_leaves_no_framing_bytes(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+        fn escaping_round_trips_and_hides_framing_bytes(data in vec(any::<u8>(), 0..512)) {
             let escaped = escape_binary(&data);
             prop_assert!(!escaped.iter().any(|b| matches!(b, b'#' | b'$' | b'*')));
             prop_assert_eq!(unescape_binary(&escaped), data);
         }
 
         #[test]
-        fn run_length_decoding_inverts_encoding(data in proptest::collection::vec(prop_oneof![Just(b'0'), Just(b'f'), any::<u8>()], 0..512)) {
+        fn run_length_decoding_inverts_encoding(
+            data in vec(prop_oneof![Just(b'0'), Just(b'f'), any::<u8>()], 0..512)
+        ) {
             prop_assume!(!data.contains(&b'*'));
             prop_assert_eq!(decode_rle(&encode_rle(&data)).unwrap(), data);
         }
 
         #[test]
-        fn hex_round_trips(data in proptest::collection::vec(any::<u8>(), 0..256)) {
+        fn hex_round_trips(data in vec(any::<u8>(), 0..256)) {
             prop_assert_eq!(hex_decode(hex_encode(&data).as_bytes()), Some(data));
         }
 
@@ -772,7 +779,7 @@ mod tests {
         }
 
         #[test]
-        fn classification_never_panics(reply in proptest::collection::vec(any::<u8>(), 0..16)) {
+        fn classification_never_panics(reply in vec(any::<u8>(), 0..16)) {
             let _ = classify(&reply);
         }
     }

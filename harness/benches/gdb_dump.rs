@@ -6,41 +6,33 @@
 //! connection, also minus a run that dumps 4 bytes. Both dumps are checked byte for byte against
 //! the pattern. Not a test: no timing is asserted anywhere. Needs qemu-system-arm and gdb-multiarch.
 
-use std::io::Read;
-use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use hilt::transport::debug::{DebugError, DebugPort};
+use hilt::transport::debug::DebugPort;
 use hilt::transport::gdb_remote::GdbRemote;
 
-const RAM: u64 = 0x2100_0000;
+mod common;
+use common::{median, time};
+
+#[path = "../tests/common/qemu_ram.rs"]
+mod qemu_ram;
+use qemu_ram::{pattern, Qemu, RAM};
+
 const DUMP: usize = 1 << 20;
 const ROUNDS: usize = 7;
 /// A `b .` loop past the dumped region, so the core has something to run between dumps: a
 /// Cortex-M without a valid vector table locks up and QEMU 7.2 exits.
 const IDLE_LOOP: u64 = DUMP as u64;
 
-struct Qemu {
-    child: Child,
-    stderr: ChildStderr,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Drop for Qemu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 fn main() {
-    let expected = pattern(DUMP);
-    let mut qemu = launch(&expected);
-    let mut gdb = connect(&mut qemu);
+    let expected = pattern(0x2545_f491, DUMP);
+    // b . (Thumb)
+    let idle_loop = 0xe7feu16.to_le_bytes();
+    let mut qemu = Qemu::launch(&[(0, &expected), (IDLE_LOOP, &idle_loop)])
+        .expect("qemu-system-arm is not on PATH (apt-get install qemu-system-arm)");
+    let mut gdb = qemu.connect();
     start_idle_loop(&mut gdb);
     gdb.halt().expect("halt");
 
@@ -54,7 +46,7 @@ fn main() {
     gdb.detach().expect("detach");
     drop(gdb);
 
-    let out = qemu.dir.join("dump.bin");
+    let out = qemu.dir().join("dump.bin");
     let gdb_times = time(ROUNDS, || {
         gdb_multiarch(qemu.port, &out, DUMP);
         assert!(std::fs::read(&out).expect("gdb-multiarch dump") == expected, "gdb-multiarch dump differs");
@@ -99,57 +91,6 @@ fn gdb_multiarch(port: u16, out: &Path, len: usize) {
     assert!(status.success(), "gdb-multiarch failed: {status}");
 }
 
-fn launch(contents: &[u8]) -> Qemu {
-    let dir = std::env::temp_dir().join(format!("hilt-gdb-dump-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = std::fs::File::create(dir.join("flash.bin")).expect("RAM file");
-    file.set_len(16 << 20).expect("size the RAM file");
-    std::os::unix::fs::FileExt::write_all_at(&file, contents, 0).expect("fill the RAM file");
-    // b . (Thumb)
-    std::os::unix::fs::FileExt::write_all_at(&file, &0xe7feu16.to_le_bytes(), IDLE_LOOP).expect("idle loop");
-    let port =
-        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-    let mut child = Command::new("qemu-system-arm")
-        .args(["-M", "mps2-an385", "-display", "none", "-monitor", "none", "-serial", "null", "-S"])
-        .args(["-gdb", &format!("tcp:127.0.0.1:{port}")])
-        .args([
-            "-object",
-            &format!(
-                "memory-backend-file,id=mem,size=16M,mem-path={},share=on",
-                dir.join("flash.bin").display()
-            ),
-        ])
-        .args(["-machine", "memory-backend=mem"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("launch qemu-system-arm");
-    let stderr = child.stderr.take().expect("piped stderr");
-    Qemu { child, stderr, dir, port }
-}
-
-/// Connects once QEMU listens, pacing the attempts on its stderr (which also ends the wait if it
-/// dies), within a deadline.
-fn connect(qemu: &mut Qemu) -> GdbRemote {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match GdbRemote::connect("127.0.0.1", qemu.port, Duration::from_secs(2)) {
-            Ok(gdb) => return gdb,
-            Err(DebugError::Refused(_)) if Instant::now() < deadline => {
-                let mut pfd = libc::pollfd { fd: qemu.stderr.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-                // SAFETY: one valid pollfd.
-                if unsafe { libc::poll(&mut pfd, 1, 20) } > 0 {
-                    let mut log = String::new();
-                    let _ = qemu.stderr.read_to_string(&mut log);
-                    panic!("QEMU failed to start: {log}");
-                }
-            }
-            Err(e) => panic!("connecting to QEMU's gdbstub: {e}"),
-        }
-    }
-}
-
 /// Vector table at 0 pointing at the idle loop, then a reset through the debug port to take it.
 fn start_idle_loop(gdb: &mut GdbRemote) {
     let vectors =
@@ -157,32 +98,4 @@ fn start_idle_loop(gdb: &mut GdbRemote) {
             .concat();
     gdb.write_memory(0, &vectors).expect("write the vector table");
     gdb.reset().expect("reset");
-}
-
-fn pattern(len: usize) -> Vec<u8> {
-    let mut x = 0x2545_f491u32;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-fn time(rounds: usize, mut f: impl FnMut()) -> Vec<Duration> {
-    (0..rounds)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect()
-}
-
-fn median(times: &[Duration]) -> Duration {
-    let mut sorted = times.to_vec();
-    sorted.sort();
-    sorted[sorted.len() / 2]
 }

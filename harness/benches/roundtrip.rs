@@ -8,10 +8,13 @@
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hilt::config;
 use hilt::device::Dut;
+
+mod common;
+use common::{median, time};
 
 const ROUNDS: usize = 2000;
 
@@ -52,22 +55,6 @@ fn main() {
     let overhead = median(&hilt_times).as_secs_f64() / median(&raw_times).as_secs_f64();
     println!("median ratio hilt/raw: {overhead:.2}");
     let _ = std::fs::remove_dir_all(state);
-}
-
-fn time(rounds: usize, mut f: impl FnMut()) -> Vec<Duration> {
-    (0..rounds)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect()
-}
-
-fn median(times: &[Duration]) -> Duration {
-    let mut v = times.to_vec();
-    v.sort();
-    v[v.len() / 2]
 }
 
 fn report(label: &str, times: &[Duration]) {

@@ -10,104 +10,37 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::os::fd::AsRawFd;
-use std::path::PathBuf;
-use std::process::{Child, ChildStderr, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hilt::transport::debug::{DebugError, DebugPort, FlashImage};
 use hilt::transport::gdb_remote::GdbRemote;
 
-const RAM: u64 = 0x2100_0000;
-const RAM_SIZE: u64 = 16 << 20;
+#[path = "common/qemu_ram.rs"]
+mod qemu_ram;
+use qemu_ram::{pattern, Qemu, RAM};
+
 /// Where the counting program sits in RAM, and the word it counts in.
 const PROGRAM: u64 = 0x100;
 const COUNTER: u64 = 0x200;
 
-/// A QEMU machine with its gdbstub, stopped at launch (-S), killed when dropped.
-struct Qemu {
-    child: Child,
-    stderr: ChildStderr,
-    log: Vec<u8>,
-    dir: PathBuf,
-    port: u16,
+/// Launches QEMU with `contents` in its RAM file; `None` (after saying why) when QEMU is not
+/// installed and not required.
+fn launch(contents: &[(u64, &[u8])]) -> Option<Qemu> {
+    let qemu = Qemu::launch(contents);
+    if qemu.is_none() {
+        if std::env::var("HILT_REQUIRE_QEMU").as_deref() == Ok("1") {
+            panic!("qemu-system-arm is not on PATH, and HILT_REQUIRE_QEMU=1 requires these tests to run");
+        }
+        eprintln!(
+            "skipped: qemu-system-arm is not on PATH (install Debian's qemu-system-arm; \
+             HILT_REQUIRE_QEMU=1 makes this a failure)"
+        );
+    }
+    qemu
 }
 
+/// What these tests read from outside the debug port: the RAM file and QEMU's life.
 impl Qemu {
-    /// Launches QEMU with `contents` placed in its RAM file (offset, bytes); `None` (after saying
-    /// why) when QEMU is not installed and not required.
-    fn launch(contents: &[(u64, &[u8])]) -> Option<Qemu> {
-        if !qemu_installed() {
-            return None;
-        }
-        static LAUNCHES: AtomicUsize = AtomicUsize::new(0);
-        let n = LAUNCHES.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("hilt-gdb-remote-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let file = std::fs::File::create(dir.join("flash.bin")).expect("RAM file");
-        file.set_len(RAM_SIZE).expect("size the RAM file");
-        for (offset, bytes) in contents {
-            std::os::unix::fs::FileExt::write_all_at(&file, bytes, *offset).expect("fill the RAM file");
-        }
-        // Picked free now; QEMU binds it a moment later.
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let mut child = Command::new("qemu-system-arm")
-            .args(["-M", "mps2-an385", "-display", "none", "-monitor", "none", "-serial", "null", "-S"])
-            .args(["-gdb", &format!("tcp:127.0.0.1:{port}")])
-            .args([
-                "-object",
-                &format!(
-                    "memory-backend-file,id=mem,size=16M,mem-path={},share=on",
-                    dir.join("flash.bin").display()
-                ),
-            ])
-            .args(["-machine", "memory-backend=mem"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("launch qemu-system-arm");
-        let stderr = child.stderr.take().expect("piped stderr");
-        Some(Qemu { child, stderr, log: Vec::new(), dir, port })
-    }
-
-    /// Connects once the gdbstub listens: refused while QEMU starts, so try again, pacing each
-    /// attempt on QEMU's stderr (which also reports at once if QEMU dies).
-    fn connect(&mut self) -> GdbRemote {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            match GdbRemote::connect("127.0.0.1", self.port, Duration::from_secs(2)) {
-                Ok(gdb) => return gdb,
-                Err(DebugError::Refused(why)) if Instant::now() < deadline => {
-                    self.watch(Duration::from_millis(20)).unwrap_or_else(|e| panic!("{e} (connect: {why})"))
-                }
-                Err(e) => panic!("connecting to QEMU's gdbstub on port {}: {e}", self.port),
-            }
-        }
-    }
-
-    /// Waits up to `timeout` on QEMU's stderr: returns early on output, and fails if QEMU exited.
-    fn watch(&mut self, timeout: Duration) -> Result<(), String> {
-        let mut pfd = libc::pollfd { fd: self.stderr.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd.
-        let rc = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as i32) };
-        if rc > 0 {
-            let mut chunk = [0u8; 4096];
-            if let Ok(n) = self.stderr.read(&mut chunk) {
-                self.log.extend_from_slice(&chunk[..n]);
-            }
-        }
-        match self.child.try_wait() {
-            Ok(None) => Ok(()),
-            Ok(Some(status)) => {
-                let _ = self.stderr.read_to_end(&mut self.log);
-                Err(format!("QEMU exited ({status}): {}", String::from_utf8_lossy(&self.log).trim()))
-            }
-            Err(e) => Err(format!("cannot check on QEMU: {e}")),
-        }
-    }
-
     /// Whether QEMU is still running, waiting up to `timeout` for it to exit.
     fn exits_within(&mut self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
@@ -121,7 +54,7 @@ impl Qemu {
 
     /// Bytes of RAM as the host file holds them.
     fn file_bytes(&self, offset: u64, len: usize) -> Vec<u8> {
-        let file = std::fs::File::open(self.dir.join("flash.bin")).expect("RAM file");
+        let file = std::fs::File::open(self.dir().join("flash.bin")).expect("RAM file");
         let mut buf = vec![0u8; len];
         std::os::unix::fs::FileExt::read_exact_at(&file, &mut buf, offset).expect("read RAM file");
         buf
@@ -153,42 +86,6 @@ impl Qemu {
     }
 }
 
-impl Drop for Qemu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn qemu_installed() -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    if std::env::split_paths(&path).any(|dir| dir.join("qemu-system-arm").is_file()) {
-        return true;
-    }
-    if std::env::var("HILT_REQUIRE_QEMU").as_deref() == Ok("1") {
-        panic!("qemu-system-arm is not on PATH, and HILT_REQUIRE_QEMU=1 requires these tests to run");
-    }
-    eprintln!(
-        "skipped: qemu-system-arm is not on PATH (install Debian's qemu-system-arm; \
-         HILT_REQUIRE_QEMU=1 makes this a failure)"
-    );
-    false
-}
-
-/// A reproducible byte pattern (xorshift), so a misplaced packet shows as a mismatch.
-fn pattern(seed: u32, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 /// Puts a vector table at 0 (SP, then reset to the Thumb code) and a program in RAM that
 /// increments the word at COUNTER forever, then resets the machine through the debug port so the
 /// core starts it. Without a valid vector table a running Cortex-M locks up and QEMU 7.2 exits.
@@ -208,7 +105,7 @@ fn start_counting(gdb: &mut GdbRemote) {
 #[test]
 fn reads_a_pattern_written_before_launch_across_many_packets() {
     let expected = pattern(0x5eed, 64 * 1024);
-    let Some(mut qemu) = Qemu::launch(&[(0x10000, &expected)]) else { return };
+    let Some(mut qemu) = launch(&[(0x10000, &expected)]) else { return };
     let mut gdb = qemu.connect();
     assert_eq!(gdb.describe(), format!("gdb-remote 127.0.0.1:{}", qemu.port));
 
@@ -224,7 +121,7 @@ fn reads_a_pattern_written_before_launch_across_many_packets() {
 
 #[test]
 fn writes_land_in_ram_and_read_back() {
-    let Some(mut qemu) = Qemu::launch(&[]) else { return };
+    let Some(mut qemu) = launch(&[]) else { return };
     let mut gdb = qemu.connect();
     // One byte, odd sizes at odd addresses, and sizes beyond QEMU's 4096-byte PacketSize.
     for (i, (offset, len)) in
@@ -249,7 +146,7 @@ fn writes_land_in_ram_and_read_back() {
 
 #[test]
 fn unmapped_memory_is_refused() {
-    let Some(mut qemu) = Qemu::launch(&[]) else { return };
+    let Some(mut qemu) = launch(&[]) else { return };
     let mut gdb = qemu.connect();
     let mut buf = [0u8; 16];
     match gdb.read_memory(0xF000_0000, &mut buf) {
@@ -266,7 +163,7 @@ fn unmapped_memory_is_refused() {
 
 #[test]
 fn halt_resume_halt_round_trip() {
-    let Some(mut qemu) = Qemu::launch(&[]) else { return };
+    let Some(mut qemu) = launch(&[]) else { return };
     let mut gdb = qemu.connect();
     assert!(qemu.stands_still(), "the core runs right after connect; it must be halted on attach");
     start_counting(&mut gdb);
@@ -290,7 +187,7 @@ fn halt_resume_halt_round_trip() {
 
 #[test]
 fn detach_leaves_qemu_running_and_a_new_attach_halts_it() {
-    let Some(mut qemu) = Qemu::launch(&[]) else { return };
+    let Some(mut qemu) = launch(&[]) else { return };
     let mut gdb = qemu.connect();
     start_counting(&mut gdb);
     gdb.halt().expect("halt");

@@ -192,7 +192,14 @@ impl Dut {
             crash: self.target.crash_patterns.iter().map(|p| p.regex().clone()).collect(),
         };
         self.launched = Some(Launched::start(&spec, &mut self.transcript)?);
-        self.wait_for_boot()
+        self.wait_for_boot()?;
+        if let Some(config::Power::Qmp(qmp)) = &target.power {
+            // QEMU's pty backend notices that a reader opened the console only on a once-a-second
+            // poll, unless its main loop wakes for something else: input sent before that waits
+            // up to a second (measured). A monitor command wakes the loop, and checks QMP works.
+            self.qmp_command(qmp, "query-status")?;
+        }
+        Ok(())
     }
 
     /// Waits for the boot banner the launch section names, if any: an emulator is ready before its

@@ -8,25 +8,28 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{assert_junit_valid, out_dir, repo_root};
+use common::{assert_junit_valid, out_dir, qemu_ready, repo_root, QEMU_TARGET};
 
 /// Starts `hilt run --out OUT` on a device that goes silent after ID-01, and returns once hilt has
 /// reported ID-01's verdict (read from its output: an event, not a guess at timing).
 fn start_slow_run(out: &Path) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hilt"))
-        .current_dir(repo_root())
-        .args(["run", "--suite", "identity", "--out", &out.display().to_string()])
-        .env("REFDEV_FAULTS", "mute-after=4")
-        .env_remove("REFDEV_FLAWS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("hilt starts");
+    start_run(out, &["--suite", "identity"], &[("REFDEV_FAULTS", "mute-after=4")], "ID-01")
+}
+
+/// Starts `hilt run --out OUT ARGS` with `env` and returns once hilt has reported check `first`.
+fn start_run(out: &Path, args: &[&str], env: &[(&str, &str)], first: &str) -> Child {
+    let out = out.display().to_string();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hilt"));
+    command.current_dir(repo_root()).args(["run", "--out", &out]).args(args).env_remove("REFDEV_FLAWS");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("hilt starts");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     loop {
-        let line = lines.next().expect("hilt reports ID-01 before it ends").unwrap();
-        if line.contains("ID-01") && line.ends_with("ok") {
+        let line = lines.next().unwrap_or_else(|| panic!("hilt reports {first} before it ends")).unwrap();
+        if line.contains(first) && line.ends_with("ok") {
             break;
         }
     }
@@ -147,4 +150,26 @@ fn a_second_run_on_the_same_device_refuses_at_once_naming_the_holder() {
     let stderr = String::from_utf8_lossy(&third.stderr);
     assert_eq!(third.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("took over the lock"), "{stderr}");
+}
+
+/// QEMU dies with hilt too: powered off in order on SIGINT, and through PR_SET_PDEATHSIG (which the
+/// launch's `sh -c exec qemu-system-arm` keeps) when hilt itself is SIGKILLed.
+#[test]
+fn qemu_never_outlives_hilt() {
+    if !qemu_ready() {
+        return;
+    }
+    for (signal, name) in [(libc::SIGINT, "qemu-sigint"), (libc::SIGKILL, "qemu-sigkill")] {
+        let out = out_dir(name);
+        let mut hilt = start_run(&out, &["--target", QEMU_TARGET, "--suite", "access-lockout"], &[], "LA-02");
+        let devices = processes_mentioning(&out.display().to_string());
+        assert!(!devices.is_empty(), "{name}: QEMU is running");
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(hilt.id() as i32, signal) };
+        hilt.wait().unwrap();
+        for pid in devices {
+            assert!(exits_within(pid, Duration::from_secs(10)), "{name}: QEMU pid {pid} outlived hilt");
+        }
+        assert_junit_valid(&out.join("junit.xml"));
+    }
 }

@@ -3,7 +3,7 @@
 //! The target declares the identifier's format and the operations that read it, one per channel
 //! that exposes it; every operation captures `device_id`.
 
-use super::{engineering_unit, CheckDef, Conclusion, Context, ParamDef};
+use super::{CheckDef, Conclusion, Context, ParamDef, ENGINEERING_UNIT};
 use crate::config::IdentityCap;
 use crate::device::{DeviceError, Dut, State};
 
@@ -43,7 +43,7 @@ pub static CHECKS: [CheckDef; 5] = [
     CheckDef {
         id: "ID-12",
         title: "the physical identifier read through the debug port is the one the device reports",
-        needs: &["device-identity", "debug-port"],
+        needs: &["device-identity", ENGINEERING_UNIT],
         state: State::Any,
         params: &[],
         run: physical_matches_logical,
@@ -205,10 +205,7 @@ fn kept_across_factory_reset(ctx: &mut Context) -> Result<Conclusion, DeviceErro
 /// DI.2: the identifier stored where an authorized entity with a probe can read it (the target's
 /// `debug.identifier` region) is the one the device reports on its interfaces.
 fn physical_matches_logical(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
-    let debug = match engineering_unit(ctx.dut)? {
-        Ok(d) => d,
-        Err(not_applicable) => return Ok(not_applicable),
-    };
+    let debug = ctx.dut.debug_config()?;
     let Some(region) = debug.identifier else {
         return Ok(Conclusion::not_applicable(
             "the target's debug section declares no `identifier` region (where the physical identifier is)",

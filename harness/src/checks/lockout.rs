@@ -8,9 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::{CheckDef, Conclusion, Context, ParamDef};
+use super::{CheckDef, Conclusion, Context, ParamDef, PRODUCTION_UNIT};
 use crate::config::AccessLockoutCap;
-use crate::config::DebugUnit;
 use crate::device::{DeviceError, Dut, State};
 use crate::transport::debug::DebugError;
 
@@ -78,7 +77,7 @@ pub static CHECKS: [CheckDef; 8] = [
     CheckDef {
         id: "LA-11",
         title: "the debug port of a production unit is locked",
-        needs: &["debug-port"],
+        needs: &[PRODUCTION_UNIT],
         state: State::Any,
         params: &[],
         run: debug_port_locked,
@@ -480,11 +479,6 @@ fn restore_password(
 /// power cycle (a lock that only holds until the next boot is no lock).
 fn debug_port_locked(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
     let debug = ctx.dut.debug_config()?;
-    if debug.unit == DebugUnit::Engineering {
-        return Ok(Conclusion::not_applicable(
-            "the target declares an engineering unit, whose debug port is open by declaration; LA-11 judges production units",
-        ));
-    }
     // Read where something is surely mapped: the identifier, else the first declared region.
     let (address, size) = match (&debug.identifier, debug.flash.first(), debug.images.first()) {
         (Some(id), _, _) => (id.address, id.size.min(4)),

@@ -11,7 +11,7 @@ mod params;
 pub mod reset;
 pub mod update;
 
-use crate::config::{Debug, DebugUnit, Target};
+use crate::config::{DebugUnit, Target};
 use crate::device::{DeviceError, Dut, State};
 use crate::report::verdict::{Measurement, Verdict};
 
@@ -37,21 +37,6 @@ impl Conclusion {
     pub fn not_applicable(message: impl Into<String>) -> Self {
         Conclusion { verdict: Verdict::NotApplicable, message: message.into() }
     }
-}
-
-/// The debug section of a target whose unit is an engineering unit (debug left open, IXIT), for
-/// the checks that look inside through the port; for a production unit, the NOT_APPLICABLE
-/// conclusion that says so (its port must be locked: LA-11 checks that instead).
-pub fn engineering_unit(dut: &Dut) -> Result<Result<Debug, Conclusion>, DeviceError> {
-    let debug = dut.debug_config()?;
-    Ok(match debug.unit {
-        DebugUnit::Engineering => Ok(debug),
-        DebugUnit::Production => Err(Conclusion::not_applicable(
-            "the target declares a production unit, whose debug port must be locked; this check reads \
-             memory through the port, so it needs an engineering unit with debug left open (declare \
-             debug.unit: engineering for such a unit)",
-        )),
-    })
 }
 
 /// Everything a running check may use.
@@ -103,15 +88,47 @@ pub fn find(id: &str) -> Option<&'static CheckDef> {
 pub const CAPABILITIES: &[&str] =
     &["device-identity", "software-update", "factory-reset", "access-lockout", "debug-port"];
 
+/// Why `target` does not meet a unit-kind need, for the NOT_APPLICABLE message; None for a plain
+/// capability (the caller names those together).
+pub fn unmet_unit(target: &Target, need: &str) -> Option<String> {
+    let Some(debug) = &target.debug else {
+        return [ENGINEERING_UNIT, PRODUCTION_UNIT]
+            .contains(&need)
+            .then(|| format!("target {} has no debug port (no `debug:` section)", target.name));
+    };
+    match need {
+        ENGINEERING_UNIT => Some(format!(
+            "the target declares a {} unit, whose debug port must be locked; this check looks inside \
+             through the port, so it needs an engineering unit with debug left open (`debug.unit: engineering`)",
+            debug.unit.name()
+        )),
+        PRODUCTION_UNIT => Some(format!(
+            "the target declares an {} unit, whose debug port is open by declaration; this check judges \
+             production units",
+            debug.unit.name()
+        )),
+        _ => None,
+    }
+}
+
 /// Whether `capability` is a name hilt knows.
 pub fn declares_known(capability: &str) -> Option<()> {
     CAPABILITIES.contains(&capability).then_some(())
 }
 
-/// Whether `target` declares `capability`; None for a name hilt does not know.
+/// What a debug-port check needs beyond the port: the kind of unit behind it (IXIT). The checks
+/// that look inside need an engineering unit (debug left open); LA-11 judges a production unit.
+pub const ENGINEERING_UNIT: &str = "debug-port:engineering";
+pub const PRODUCTION_UNIT: &str = "debug-port:production";
+
+/// Whether `target` declares `capability` (or is the kind of unit a check needs); None for a name
+/// hilt does not know.
 pub fn declares(target: &Target, capability: &str) -> Option<bool> {
     let caps = &target.capabilities;
+    let unit = target.debug.as_ref().map(|d| d.unit);
     match capability {
+        ENGINEERING_UNIT => Some(unit == Some(DebugUnit::Engineering)),
+        PRODUCTION_UNIT => Some(unit == Some(DebugUnit::Production)),
         "device-identity" => Some(caps.device_identity.is_some()),
         "factory-reset" => Some(caps.factory_reset.is_some()),
         "access-lockout" => Some(caps.access_lockout.is_some()),

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::lockout::{try_dictionary, DICTIONARY};
 use super::update::{running_version, SplitMix, Updater};
-use super::{engineering_unit, CheckDef, Conclusion, Context, ParamDef};
+use super::{CheckDef, Conclusion, Context, ParamDef, ENGINEERING_UNIT};
 use crate::config::{FactoryResetCap, Region, UserDataOps};
 use crate::device::{CutRun, DeviceError, Dut, State};
 
@@ -65,7 +65,7 @@ pub static CHECKS: [CheckDef; 6] = [
     CheckDef {
         id: "FR-03",
         title: "no seeded data or credential left in flash after a reset (dumped through the debug port)",
-        needs: &["factory-reset", "debug-port"],
+        needs: &["factory-reset", ENGINEERING_UNIT],
         state: State::Initialized,
         params: &[],
         run: nothing_left_in_flash,
@@ -314,10 +314,7 @@ fn secure_after_reset(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
 /// through the debug port before and after the reset, and searches the dumps for every form the
 /// values could be stored in.
 fn nothing_left_in_flash(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
-    let debug = match engineering_unit(ctx.dut)? {
-        Ok(d) => d,
-        Err(not_applicable) => return Ok(not_applicable),
-    };
+    let debug = ctx.dut.debug_config()?;
     if debug.flash.is_empty() {
         return Ok(Conclusion::not_applicable(
             "the target's debug section declares no `flash` regions to dump",

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use mcuboot_image::{Image, Version};
 
-use super::{engineering_unit, CheckDef, Conclusion, Context, ParamDef};
+use super::{CheckDef, Conclusion, Context, ParamDef, ENGINEERING_UNIT};
 use crate::config::SoftwareUpdateCap;
 use crate::device::{CutRun, DeviceError, Dut, State};
 use crate::image::{self, MutationKind, SignOptions};
@@ -89,7 +89,7 @@ pub static CHECKS: [CheckDef; 9] = [
     CheckDef {
         id: "SU-12",
         title: "an image changed in flash through the debug port does not run",
-        needs: &["software-update", "debug-port"],
+        needs: &["software-update", ENGINEERING_UNIT],
         state: State::Initialized,
         params: &[],
         run: tampered_resident_image_refused,
@@ -653,10 +653,7 @@ fn timed_install(
 /// every resident image is flipped through the debug port, then the device is reset. It must not
 /// run a changed image. The bytes are put back afterwards and the device must boot again.
 fn tampered_resident_image_refused(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
-    let debug = match engineering_unit(ctx.dut)? {
-        Ok(d) => d,
-        Err(not_applicable) => return Ok(not_applicable),
-    };
+    let debug = ctx.dut.debug_config()?;
     if debug.images.is_empty() {
         return Ok(Conclusion::not_applicable("the target's debug section declares no `images` regions"));
     }

@@ -75,14 +75,23 @@ pub fn plan(target: &Target, suites: &[Suite]) -> Vec<Planned> {
                 .chain(def.needs.iter().copied())
                 .filter(|cap| checks::declares(target, cap) != Some(true))
                 .collect();
-            let not_applicable = (!missing.is_empty()).then(|| {
-                format!(
-                    "target {} does not declare the capabilit{} {}",
-                    target.name,
-                    if missing.len() == 1 { "y" } else { "ies" },
-                    missing.join(", ")
-                )
-            });
+            // Unit kinds say why themselves; plain capabilities are named together.
+            let mut reasons: Vec<String> =
+                missing.iter().filter_map(|need| checks::unmet_unit(target, need)).collect();
+            let capabilities: Vec<&str> =
+                missing.iter().copied().filter(|need| checks::unmet_unit(target, need).is_none()).collect();
+            if !capabilities.is_empty() {
+                reasons.insert(
+                    0,
+                    format!(
+                        "target {} does not declare the capabilit{} {}",
+                        target.name,
+                        if capabilities.len() == 1 { "y" } else { "ies" },
+                        capabilities.join(", ")
+                    ),
+                );
+            }
+            let not_applicable = (!reasons.is_empty()).then(|| reasons.join("; "));
             planned.push(Planned {
                 def,
                 title: entry.title.clone(),

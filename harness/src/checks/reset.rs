@@ -224,7 +224,7 @@ fn power_cut_during_reset(ctx: &mut Context) -> Result<Conclusion, DeviceError> 
     for trial in 0..trials {
         ctx.dut.ensure_state(State::Initialized)?;
         seed(ctx.dut, &ops, &seeded)?;
-        let offset = span.mul_f64(rng.next_fraction());
+        let offset = span.mul_f64(rng.stratified(trial, trials));
         let at =
             format!("trial {}/{trials}: cut {:.1} ms into {method}", trial + 1, offset.as_secs_f64() * 1e3);
         ctx.dut.note(&at);

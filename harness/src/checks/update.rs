@@ -496,13 +496,20 @@ enum Phase {
 pub(super) struct SplitMix(pub(super) u64);
 
 impl SplitMix {
-    pub(super) fn next_fraction(&mut self) -> f64 {
+    fn next_fraction(&mut self) -> f64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^= z >> 31;
         (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The `k`-th of `n` seeded fractions, stratified: each falls at random in its own `1/n` of
+    /// [0, 1), so every window wider than `1/n` of a phase gets a cut (plain random instants can
+    /// all miss a short window: a one-sector copy inside a longer swap, seen on QEMU).
+    pub(super) fn stratified(&mut self, k: u64, n: u64) -> f64 {
+        (k as f64 + self.next_fraction()) / n.max(1) as f64
     }
 }
 
@@ -534,6 +541,8 @@ fn power_cuts(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
     };
     for trial in 0..trials {
         let phase = [Phase::Transfer, Phase::Swap, Phase::Confirm][trial as usize % 3];
+        // This phase's trials: `trial % 3` picks the phase, `trial / 3` is the k-th of them.
+        let in_phase = (trials + 2 - trial % 3) / 3;
         let before = running_version(ctx.dut)?;
         let image = up.newer(ctx.dut, before)?;
         let span = match phase {
@@ -541,7 +550,7 @@ fn power_cuts(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
             Phase::Swap => times.swap,
             Phase::Confirm => times.confirm,
         };
-        let offset = span.mul_f64(rng.next_fraction());
+        let offset = span.mul_f64(rng.stratified(trial / 3, in_phase));
         let at =
             format!("trial {}/{trials}: cut {:.1} ms into {phase:?}", trial + 1, offset.as_secs_f64() * 1e3);
         ctx.dut.note(format!("{at} ({} -> {})", before, image.version));
@@ -710,4 +719,19 @@ fn tampered_resident_image_refused(ctx: &mut Context) -> Result<Conclusion, Devi
         )));
     }
     Ok(verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SplitMix;
+
+    #[test]
+    fn stratified_fractions_fall_each_in_its_own_slice_and_repeat_with_the_seed() {
+        let (mut a, mut b) = (SplitMix(8259), SplitMix(8259));
+        for k in 0..7 {
+            let f = a.stratified(k, 7);
+            assert!((k as f64 / 7.0..(k + 1) as f64 / 7.0).contains(&f), "{k}: {f}");
+            assert_eq!(f, b.stratified(k, 7));
+        }
+    }
 }

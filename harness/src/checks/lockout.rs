@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::update::{running_version, Updater};
 use super::{CheckDef, Conclusion, Context, ParamDef, PRODUCTION_UNIT};
 use crate::config::AccessLockoutCap;
 use crate::device::{DeviceError, Dut, State};
@@ -475,8 +476,18 @@ fn restore_password(
     Err(DeviceError::Lifecycle("cannot restore the declared password after the check".into()))
 }
 
-/// LA.1: a production unit's debug port refuses attach or memory reads, as found and after a
-/// power cycle (a lock that only holds until the next boot is no lock).
+/// When LA-11 tries the port again.
+#[derive(Clone, Copy, PartialEq)]
+enum Moment {
+    AsFound,
+    /// A lock that only holds until the next boot is no lock.
+    AfterPowerCycle,
+    /// An update must not reopen the port (a debug build slipping out to the field).
+    AfterUpdate,
+}
+
+/// LA.1: a production unit's debug port refuses attach or memory reads, as found, after a power
+/// cycle, and after an update, where the target lets hilt do those.
 fn debug_port_locked(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
     let debug = ctx.dut.debug_config()?;
     // Read where something is surely mapped: the identifier, else the first declared region.
@@ -485,13 +496,39 @@ fn debug_port_locked(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
         (None, Some(r), _) | (None, None, Some(r)) => (r.address, r.size.min(4)),
         (None, None, None) => (0, 4),
     };
+    let updater = Updater::new(ctx.dut).ok().filter(|u| u.key().ok().flatten().is_some());
+    let mut moments = vec![Moment::AsFound];
+    let mut skipped = Vec::new();
+    if ctx.dut.has_power_control() {
+        moments.push(Moment::AfterPowerCycle);
+    } else {
+        skipped.push("after a power cycle: the target declares no power control");
+    }
+    if updater.is_some() {
+        moments.push(Moment::AfterUpdate);
+    } else {
+        skipped.push("after an update: hilt cannot make images for this unit (no signing key)");
+    }
     let mut refusals = Vec::new();
-    let phases: &[&str] =
-        if ctx.dut.has_power_control() { &["as found", "after a power cycle"] } else { &["as found"] };
-    for phase in phases {
-        if *phase == "after a power cycle" {
-            ctx.dut.power_cycle()?;
-        }
+    for moment in moments {
+        let when = match moment {
+            Moment::AsFound => "as found".to_string(),
+            Moment::AfterPowerCycle => {
+                ctx.dut.power_cycle()?;
+                "after a power cycle".to_string()
+            }
+            Moment::AfterUpdate => {
+                let up = updater.as_ref().expect("AfterUpdate is planned only with an updater");
+                // Updates need a provisioned device (a login).
+                ctx.dut.ensure_state(State::Initialized)?;
+                let running = running_version(ctx.dut)?;
+                let image = up.newer(ctx.dut, running)?;
+                if let Err(why) = up.install(ctx.dut, &image)? {
+                    return Err(DeviceError::Lifecycle(format!("updating before the last attempt: {why}")));
+                }
+                format!("after an update to {}", image.version)
+            }
+        };
         // The device answering first shows it is fully up, so a refusal is the lock, not a port
         // that was not listening yet.
         awake(ctx.dut)?;
@@ -499,19 +536,16 @@ fn debug_port_locked(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
             Ok(bytes) => {
                 let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
                 return Ok(Conclusion::fail(format!(
-                    "expected the debug port of a production unit to be locked; {phase}, hilt attached and read {size} bytes at {address:#x}: {hex}"
+                    "expected the debug port of a production unit to be locked; {when}, hilt attached and read {size} bytes at {address:#x}: {hex}"
                 )));
             }
-            Err(DeviceError::Debug(DebugError::Refused(why))) => refusals.push(format!("{phase}: {why}")),
+            Err(DeviceError::Debug(DebugError::Refused(why))) => refusals.push(format!("{when}: {why}")),
             Err(e) => return Err(e),
         }
     }
-    let unrepeated = if ctx.dut.has_power_control() {
-        ""
-    } else {
-        "; not repeated after a power cycle: the target declares no power control"
-    };
-    Ok(Conclusion::pass(format!("debug access refused ({}){unrepeated}", refusals.join("; "))))
+    let not_tried =
+        if skipped.is_empty() { String::new() } else { format!("; not tried {}", skipped.join("; ")) };
+    Ok(Conclusion::pass(format!("debug access refused ({}){not_tried}", refusals.join("; "))))
 }
 
 /// Asks the device its state (where the target says how) and waits for the answer.

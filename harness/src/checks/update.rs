@@ -107,7 +107,7 @@ pub(super) struct Updater {
 /// An image on disk, ready to push.
 pub(super) struct ImageFile {
     path: PathBuf,
-    version: Version,
+    pub(super) version: Version,
     /// What the image is, for messages.
     label: String,
 }

@@ -14,9 +14,13 @@ use std::time::Instant;
 use hilt::device::operation::WAITED;
 use hilt::device::Dut;
 
+// The tests' helpers: whether QEMU and the firmware are here (one place decides).
+#[path = "../tests/common/mod.rs"]
+mod test_common;
+
 const TARGETS: [(&str, &str); 2] = [
     ("host reference device", "targets/refdev.yaml"),
-    ("reference firmware under QEMU (mps2-an385)", "targets/qemu-mps2-an385.yaml"),
+    ("reference firmware under QEMU (mps2-an385)", test_common::QEMU_TARGET),
 ];
 /// Launches per target for the launch-to-ready figures.
 const LAUNCHES: usize = 5;
@@ -26,7 +30,7 @@ fn main() {
     // Target files name the firmware relative to the repository root, as for a user there.
     std::env::set_current_dir(&root).expect("cd to the repository root");
     for (label, target) in TARGETS {
-        if target.contains("qemu") && !qemu_ready(&root) {
+        if target.contains("qemu") && !test_common::qemu_ready() {
             println!("{label}: skipped (needs qemu-system-arm and the firmware: run ci/firmware.sh)");
             continue;
         }
@@ -35,14 +39,6 @@ fn main() {
         suites(target);
         println!();
     }
-}
-
-fn qemu_ready(root: &Path) -> bool {
-    let firmware = std::env::var("HILT_QEMU_FIRMWARE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| root.join("target/firmware/thumbv7m-none-eabi/release/refdev-fw"));
-    firmware.exists()
-        && Command::new("qemu-system-arm").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
 /// Starts the device LAUNCHES times: time until hilt counts it started (its process's readiness

@@ -534,9 +534,9 @@ fn debug_port_locked(ctx: &mut Context) -> Result<Conclusion, DeviceError> {
         awake(ctx.dut)?;
         match ctx.dut.with_debug(|port| port.read(address, size)) {
             Ok(bytes) => {
-                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
                 return Ok(Conclusion::fail(format!(
-                    "expected the debug port of a production unit to be locked; {when}, hilt attached and read {size} bytes at {address:#x}: {hex}"
+                    "expected the debug port of a production unit to be locked; {when}, hilt attached and read {size} bytes at {address:#x}: {}",
+                    crate::image::hex(&bytes)
                 )));
             }
             Err(DeviceError::Debug(DebugError::Refused(why))) => refusals.push(format!("{when}: {why}")),

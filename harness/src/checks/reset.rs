@@ -413,7 +413,7 @@ fn search(dumps: &[(Region, Vec<u8>)], needles: &[(String, Vec<u8>)]) -> Vec<Fou
 /// of the three alignments it can start at inside a longer encoded record (the characters that
 /// depend on neighbouring bytes are left out of the needle).
 fn forms(value: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
-    let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::image::hex(value);
     let mut out = vec![
         ("raw", value.to_vec()),
         ("UTF-16LE", value.iter().flat_map(|&b| [b, 0]).collect()),

@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
 use super::error::DeviceError;
 use super::transcript::Transcript;
 use super::Dut;
 use crate::config::{self, DebugAccess};
+use crate::image::{hex, sha256_hex};
 use crate::transport::debug::{DebugError, DebugPort};
 use crate::transport::gdb_remote::GdbRemote;
 use crate::transport::probe::{ProbeRs, ProbeSelector};
@@ -33,7 +32,7 @@ impl DebugSession<'_> {
         let result = self.port.read_memory(address, &mut buf);
         let what = format!("debug: read {size} bytes at {address:#x}");
         match &result {
-            Ok(()) => self.note(format!("{what}: SHA-256 {}", hex(&Sha256::digest(&buf)))),
+            Ok(()) => self.note(format!("{what}: SHA-256 {}", sha256_hex(&buf))),
             Err(e) => self.note(format!("{what}: {e}")),
         }
         result.map(|()| buf)
@@ -111,7 +110,16 @@ impl Dut {
                 let port: u16 = port
                     .parse()
                     .map_err(|_| DebugError::Io(format!("gdb-remote: {port:?} is not a TCP port")))?;
-                Ok(Box::new(GdbRemote::connect(&host, port, self.scaled(ATTACH_TIMEOUT))?))
+                match GdbRemote::connect(&host, port, self.scaled(ATTACH_TIMEOUT)) {
+                    Ok(gdb) => Ok(Box::new(gdb)),
+                    // Nothing listening is the lock only where the server is part of the unit
+                    // hilt launched (QEMU without a gdbstub). On a bench the server is equipment
+                    // (OpenOCD, a J-Link GDB server) that is simply not running: hilt cannot decide.
+                    Err(DebugError::Refused(why)) if self.target().launch.is_none() => Err(DebugError::Io(
+                        format!("{why}: start the GDB server (OpenOCD, J-Link GDB server) for this bench"),
+                    )),
+                    Err(e) => Err(e),
+                }
             }
             DebugAccess::Probe(spec) => {
                 let selector: ProbeSelector = spec.selector.parse().map_err(DebugError::Io)?;
@@ -119,8 +127,4 @@ impl Dut {
             }
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

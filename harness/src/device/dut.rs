@@ -197,7 +197,7 @@ impl Dut {
             // QEMU's pty backend notices that a reader opened the console only on a once-a-second
             // poll, unless its main loop wakes for something else: input sent before that waits
             // up to a second (measured). A monitor command wakes the loop, and checks QMP works.
-            self.qmp_command(qmp, "query-status")?;
+            self.with_qmp(qmp, "query-status", |m, deadline| m.execute("query-status", deadline).map(drop))?;
         }
         Ok(())
     }
@@ -244,7 +244,7 @@ impl Dut {
             Some(config::Power::Qmp(qmp)) => {
                 self.channels.clear();
                 if self.launched.is_some() {
-                    if let Err(e) = self.qmp_command(&qmp, "quit") {
+                    if let Err(e) = self.with_qmp(&qmp, "quit", Qmp::quit) {
                         self.note(format!("{e}; pulling the plug instead"));
                     }
                 }
@@ -281,7 +281,9 @@ impl Dut {
     pub fn reset(&mut self) -> Result<(), DeviceError> {
         match self.target.power.clone() {
             Some(config::Power::Qmp(qmp)) if self.launched.is_some() => {
-                self.qmp_command(&qmp, "system_reset")?;
+                self.with_qmp(&qmp, "system_reset", |m, deadline| {
+                    m.execute("system_reset", deadline).map(drop)
+                })?;
                 self.wait_for_boot()
             }
             _ => self.power_cycle(),
@@ -302,8 +304,13 @@ impl Dut {
         Ok(())
     }
 
-    /// One QMP command to the launched QEMU; `quit` also waits until QEMU has gone.
-    fn qmp_command(&mut self, qmp: &config::TcpChannel, command: &str) -> Result<(), DeviceError> {
+    /// Connects to the launched QEMU's monitor and does `command` there (`f`), within QMP_TIMEOUT.
+    fn with_qmp(
+        &mut self,
+        qmp: &config::TcpChannel,
+        command: &str,
+        f: impl FnOnce(&mut Qmp, Instant) -> Result<(), String>,
+    ) -> Result<(), DeviceError> {
         let lookup = |p: &str| self.builtin_placeholder(p);
         let fail = |m: String| DeviceError::Power(format!("QMP {command}: {m}"));
         let host = qmp.host.render(&lookup).map_err(|m| fail(format!("placeholder {{{m}}} has no value")))?;
@@ -311,13 +318,7 @@ impl Dut {
         let port: u16 = port.parse().map_err(|_| fail(format!("port {port:?} is not a TCP port")))?;
         let deadline = Instant::now() + self.scaled(QMP_TIMEOUT);
         let mut monitor = Qmp::connect(&host, port, deadline).map_err(fail)?;
-        if command == "quit" {
-            if !monitor.quit(deadline).map_err(fail)? {
-                return Err(fail("QEMU did not exit in time".into()));
-            }
-        } else {
-            monitor.execute(command, deadline).map_err(fail)?;
-        }
+        f(&mut monitor, deadline).map_err(fail)?;
         self.note(format!("QMP {command} ({host}:{port})"));
         Ok(())
     }

@@ -50,8 +50,8 @@ impl Qmp {
     }
 
     /// Asks QEMU to exit and waits until it has closed the connection (QEMU may close it before
-    /// its answer arrives). False when it was still connected at `deadline`.
-    pub fn quit(&mut self, deadline: Instant) -> Result<bool, String> {
+    /// its answer arrives).
+    pub fn quit(&mut self, deadline: Instant) -> Result<(), String> {
         self.stream
             .write_all(b"{\"execute\": \"quit\"}\n")
             .map_err(|e| format!("QMP quit: send failed: {e}"))?;
@@ -59,8 +59,9 @@ impl Qmp {
         loop {
             match self.stream.read_until(&mut buf, deadline) {
                 ReadOutcome::Data(_) => continue,
-                ReadOutcome::Closed(_) => return Ok(true),
-                ReadOutcome::TimedOut | ReadOutcome::Interrupted => return Ok(false),
+                ReadOutcome::Closed(_) => return Ok(()),
+                ReadOutcome::TimedOut => return Err("QMP quit: QEMU did not exit in time".into()),
+                ReadOutcome::Interrupted => return Err("QMP quit: interrupted".into()),
             }
         }
     }
